@@ -1,0 +1,174 @@
+"""Settings: the only module that reads the environment (and ``.env``).
+
+Every name is documented in ``.env.example``. ``load_settings()`` turns any
+invalid value or contradictory combination into one ``ConfigError`` line that
+names the setting, so a bad deployment fails at start, not at the first link.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+DEFAULT_DB_URL = "sqlite+aiosqlite:///linkbrief.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,  # a blank line copied from .env.example means "unset"
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    # --- Slack -----------------------------------------------------------
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_mode: Literal["socket", "http"] = "socket"
+    slack_http_port: int = Field(3000, ge=1, le=65535)
+    slack_api_base_url: str = "https://slack.com/api/"
+    slack_trigger_reaction: str = "memo"
+
+    # --- Discord ---------------------------------------------------------
+    discord_token: SecretStr | None = None
+    discord_api_base_url: str | None = None
+    discord_gateway_url: str | None = None
+
+    # --- Model -----------------------------------------------------------
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    summarizer: Literal["auto", "llm", "extractive"] = "auto"
+    llm_timeout_s: float = Field(60.0, gt=0, le=600)
+    llm_max_retries: int = Field(2, ge=0, le=10)
+    llm_concurrency: int = Field(4, ge=1, le=256)
+    max_input_tokens: int = Field(12000, ge=500)
+    max_output_tokens: int = Field(1200, ge=100)
+    summary_language: str = ""  # "" = the article's own language
+
+    # --- Store -----------------------------------------------------------
+    database_url: str = DEFAULT_DB_URL
+    brief_cache_ttl_s: float = Field(6 * 3600, ge=0)
+
+    # --- Fetching --------------------------------------------------------
+    fetch_allowed_private_hosts: str = ""  # comma-separated hosts or CIDRs
+    fetch_timeout_s: float = Field(15.0, gt=0, le=300)
+    fetch_max_bytes: int = Field(5_000_000, ge=10_000)
+    fetch_max_redirects: int = Field(5, ge=0, le=20)
+    fetch_user_agent: str = "linkbrief/0.1 (+https://github.com/linkbrief/linkbrief)"
+
+    # --- Chat behaviour --------------------------------------------------
+    max_links_per_message: int = Field(3, ge=1, le=20)
+
+    # --- Digests ---------------------------------------------------------
+    digest_default_tz: str = "UTC"
+    digest_default_time: str = "09:00"
+
+    # --- Operations ------------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, v: object) -> object:
+        return v.upper() if isinstance(v, str) else v
+
+    @field_validator("slack_mode", "summarizer", "log_format", mode="before")
+    @classmethod
+    def _lower(cls, v: object) -> object:
+        return v.lower() if isinstance(v, str) else v
+
+    @field_validator("digest_default_tz")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone {v!r}") from exc
+        return v
+
+    @field_validator("fetch_allowed_private_hosts")
+    @classmethod
+    def _hosts(cls, v: str) -> str:
+        for entry in _split(v):
+            if "/" in entry:
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"{entry!r} is not a valid CIDR") from exc
+        return v
+
+    @model_validator(mode="after")
+    def _combinations(self) -> Settings:
+        if self.slack_bot_token and self.slack_mode == "http" and not self.slack_signing_secret:
+            raise ValueError("SLACK_SIGNING_SECRET is required when SLACK_MODE=http")
+        if self.slack_bot_token and self.slack_mode == "socket" and not self.slack_app_token:
+            raise ValueError(
+                "SLACK_APP_TOKEN (xapp-…) is required for Socket Mode; "
+                "or set SLACK_MODE=http with SLACK_SIGNING_SECRET"
+            )
+        if (self.slack_app_token or self.slack_signing_secret) and not self.slack_bot_token:
+            raise ValueError("SLACK_BOT_TOKEN (xoxb-…) is required when Slack is configured")
+        if self.summarizer == "llm" and not (self.openai_api_key or self.openai_base_url):
+            raise ValueError("SUMMARIZER=llm needs OPENAI_API_KEY or OPENAI_BASE_URL")
+        return self
+
+    # --- derived -----------------------------------------------------------
+    @property
+    def allowed_private_hosts(self) -> list[str]:
+        return _split(self.fetch_allowed_private_hosts)
+
+    @property
+    def llm_enabled(self) -> bool:
+        if self.summarizer == "extractive":
+            return False
+        return bool(self.openai_api_key or self.openai_base_url)
+
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack_bot_token is not None
+
+    @property
+    def discord_enabled(self) -> bool:
+        return self.discord_token is not None
+
+    def secrets(self) -> list[str]:
+        """Every secret value, so log filters can redact them."""
+        values = [
+            self.slack_bot_token,
+            self.slack_app_token,
+            self.slack_signing_secret,
+            self.discord_token,
+            self.openai_api_key,
+        ]
+        return [v.get_secret_value() for v in values if v and v.get_secret_value()]
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip().lower() for part in value.split(",") if part.strip()]
+
+
+def load_settings(env_file: str | Path | None = ".env", **overrides: object) -> Settings:
+    """Build settings from the environment (and ``env_file``), or raise one ConfigError line."""
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc)) from None
+
+
+def _one_line(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = [str(part) for part in err.get("loc", ()) if part]
+    msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+    if loc:
+        return f"Invalid setting {loc[0].upper()}: {msg}"
+    return f"Invalid settings: {msg}"
