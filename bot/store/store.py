@@ -1,0 +1,255 @@
+"""The ``Store``: brief cache, exactly-once claims, pending work, channel settings, counters.
+
+Every write is a single statement whose outcome the database decides (INSERT …
+ON CONFLICT, UPDATE … WHERE), never a read followed by a write, so the answers
+hold across tasks and across processes sharing the database. Times are
+computed here, in aware UTC, rather than by the database, so SQLite and
+PostgreSQL behave the same.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.pipeline.models import Brief
+from bot.store.db import create_engine, insert_for, migrate
+from bot.store.tables import (
+    MAX_COUNTER_KEY,
+    BriefRow,
+    ChannelRow,
+    ClaimRow,
+    CounterRow,
+    PendingRow,
+    digest,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CLAIM_TTL_S = 7 * 86400
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSettings:
+    """What a channel asked for; a channel never configured gets these defaults."""
+
+    platform: str
+    channel_id: str
+    auto: bool = True  # brief every link posted, not only on request
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ago(seconds: float) -> datetime:
+    """The instant ``seconds`` ago; "forever" (inf, huge) gives the earliest instant."""
+    try:
+        return _now() - timedelta(seconds=seconds)
+    except OverflowError:
+        return datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class Store:
+    """The only door to the database. Build it with ``await Store.open(url)``."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @classmethod
+    async def open(cls, database_url: str) -> Store:
+        """Connect to ``database_url`` and bring its schema up to date."""
+        engine = create_engine(database_url)
+        try:
+            await migrate(engine)
+        except BaseException:
+            await engine.dispose()
+            raise
+        return cls(engine)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The underlying engine, for operations tooling and tests."""
+        return self._engine
+
+    # --- brief cache (bot.pipeline.contracts.BriefCache) -------------------
+
+    async def get_brief(self, canonical_url: str, max_age_s: float) -> Brief | None:
+        """The cached brief for ``canonical_url`` if younger than ``max_age_s``."""
+        cutoff = _ago(max_age_s)
+        query = select(BriefRow.data).where(
+            BriefRow.url_hash == digest(canonical_url), BriefRow.created_at > cutoff
+        )
+        async with self._engine.connect() as conn:
+            data = (await conn.execute(query)).scalar_one_or_none()
+        if data is None:
+            return None
+        try:
+            return Brief.model_validate(data)
+        except ValidationError:
+            # Written by an older or newer version with another shape: a miss, not a crash.
+            log.warning("cached brief for %s does not parse; ignoring it", canonical_url)
+            return None
+
+    async def put_brief(self, brief: Brief) -> None:
+        """Cache ``brief`` under its canonical URL, replacing any older one."""
+        async with self._engine.begin() as conn:
+            stmt = insert_for(conn, BriefRow).values(
+                url_hash=digest(brief.canonical_url),
+                canonical_url=brief.canonical_url,
+                data=brief.model_dump(mode="json"),
+                created_at=_now(),
+            )
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[BriefRow.url_hash],
+                set_={
+                    "canonical_url": stmt.excluded.canonical_url,
+                    "data": stmt.excluded.data,
+                    "created_at": stmt.excluded.created_at,
+                },
+            )
+            await conn.execute(stmt)
+
+    async def purge_briefs(self, older_than_s: float) -> int:
+        """Drop briefs cached more than ``older_than_s`` ago; returns how many."""
+        cutoff = _ago(older_than_s)
+        async with self._engine.begin() as conn:
+            result = await conn.execute(delete(BriefRow).where(BriefRow.created_at < cutoff))
+        return result.rowcount
+
+    # --- exactly-once claims ------------------------------------------------
+
+    async def claim_once(self, key: str, *, ttl_s: float = DEFAULT_CLAIM_TTL_S) -> bool:
+        """Record ``key``; True only for the first caller while the claim lives.
+
+        The primary key decides, inside the database: concurrent callers in any
+        task or process see exactly one True. An expired claim may be taken over.
+        """
+        now = _now()
+        async with self._engine.begin() as conn:
+            stmt = insert_for(conn, ClaimRow).values(
+                key_hash=digest(key),
+                key=key,
+                claimed_at=now,
+                expires_at=now + timedelta(seconds=ttl_s),
+            )
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[ClaimRow.key_hash],
+                set_={
+                    "claimed_at": stmt.excluded.claimed_at,
+                    "expires_at": stmt.excluded.expires_at,
+                },
+                where=ClaimRow.expires_at <= now,
+            ).returning(ClaimRow.key_hash)
+            won = (await conn.execute(stmt)).first()
+        return won is not None
+
+    async def release(self, key: str) -> None:
+        """Undo a claim (the work failed before anything was posted), so a retry may run."""
+        async with self._engine.begin() as conn:
+            await conn.execute(delete(ClaimRow).where(ClaimRow.key_hash == digest(key)))
+
+    async def purge_claims(self) -> int:
+        """Drop expired claims; returns how many."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(delete(ClaimRow).where(ClaimRow.expires_at <= _now()))
+        return result.rowcount
+
+    # --- pending work -------------------------------------------------------
+
+    async def add_pending(self, key: str, payload: dict[str, Any]) -> bool:
+        """Persist work before acknowledging it; False if ``key`` is already pending or done."""
+        async with self._engine.begin() as conn:
+            stmt = (
+                insert_for(conn, PendingRow)
+                .values(key_hash=digest(key), key=key, payload=payload, created_at=_now())
+                .on_conflict_do_nothing(index_elements=[PendingRow.key_hash])
+                .returning(PendingRow.key_hash)
+            )
+            added = (await conn.execute(stmt)).first()
+        return added is not None
+
+    async def pending(self, limit: int = 100) -> list[tuple[str, dict[str, Any]]]:
+        """Unfinished work, oldest first, as ``(key, payload)``."""
+        query = (
+            select(PendingRow.key, PendingRow.payload)
+            .where(PendingRow.finished_at.is_(None))
+            .order_by(PendingRow.created_at, PendingRow.key_hash)
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [(key, payload) for key, payload in rows]
+
+    async def finish_pending(self, key: str) -> None:
+        """Mark work done: it leaves ``pending()`` and its key cannot be added again."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(PendingRow)
+                .where(PendingRow.key_hash == digest(key), PendingRow.finished_at.is_(None))
+                .values(finished_at=_now())
+            )
+
+    async def purge_pending(self, older_than_s: float = DEFAULT_CLAIM_TTL_S) -> int:
+        """Forget work finished more than ``older_than_s`` ago; returns how many."""
+        cutoff = _ago(older_than_s)
+        async with self._engine.begin() as conn:
+            result = await conn.execute(delete(PendingRow).where(PendingRow.finished_at < cutoff))
+        return result.rowcount
+
+    # --- channel settings ---------------------------------------------------
+
+    async def get_channel(self, platform: str, channel_id: str) -> ChannelSettings:
+        query = select(ChannelRow.auto).where(
+            ChannelRow.platform == platform, ChannelRow.channel_id == channel_id
+        )
+        async with self._engine.connect() as conn:
+            auto = (await conn.execute(query)).scalar_one_or_none()
+        if auto is None:
+            return ChannelSettings(platform, channel_id)
+        return ChannelSettings(platform, channel_id, auto=bool(auto))
+
+    async def set_channel_auto(self, platform: str, channel_id: str, auto: bool) -> None:
+        async with self._engine.begin() as conn:
+            stmt = insert_for(conn, ChannelRow).values(
+                platform=platform, channel_id=channel_id, auto=auto, updated_at=_now()
+            )
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[ChannelRow.platform, ChannelRow.channel_id],
+                set_={"auto": stmt.excluded.auto, "updated_at": stmt.excluded.updated_at},
+            )
+            await conn.execute(stmt)
+
+    # --- counters -----------------------------------------------------------
+
+    async def incr_counter(self, key: str, window_start: datetime, amount: int = 1) -> int:
+        """Add ``amount`` to the count for ``(key, window_start)``; returns the new total."""
+        if window_start.tzinfo is None or window_start.utcoffset() is None:
+            raise ValueError("window_start must be timezone-aware")
+        if len(key) > MAX_COUNTER_KEY:
+            raise ValueError(f"counter key longer than {MAX_COUNTER_KEY} characters")
+        async with self._engine.begin() as conn:
+            stmt = insert_for(conn, CounterRow).values(
+                key=key, window_start=window_start, count=amount
+            )
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[CounterRow.key, CounterRow.window_start],
+                set_={"count": CounterRow.count + stmt.excluded["count"]},
+            ).returning(CounterRow.count)
+            total = (await conn.execute(stmt)).scalar_one()
+        return int(total)
+
+    async def purge_counters(self, before: datetime) -> int:
+        """Drop counters whose window started before ``before``; returns how many."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(delete(CounterRow).where(CounterRow.window_start < before))
+        return result.rowcount
