@@ -1,0 +1,224 @@
+"""What every renderer shares: the brief as plain, defanged data, and trimming.
+
+Everything in a brief except its URL came from a web page or a model, so it
+is untrusted. ``brief_view`` turns a ``Brief`` into a ``BriefView`` whose
+strings are already *defanged* — invisible characters removed, link and
+image syntax reduced to their text, URLs made non-clickable, mentions
+broken with a zero-width space — but NOT yet escaped: each renderer escapes
+for its own markup, after trimming, so an escape sequence is never cut.
+
+    brief ──► brief_view (defang) ──► renderer: trim ──► escape ──► platform dict
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from bot.pipeline.models import Brief
+
+ZWSP = "\u200b"
+ELLIPSIS = "…"
+
+MODE_LABELS = {"llm": "AI summary", "extractive": "extractive summary, no AI"}
+
+# Invisible and direction-changing characters: they can hide or reorder text
+# (and split a mention so a naive filter misses it), so they go first.
+_INVISIBLE = re.compile(
+    "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+    "\U000e0000-\U000e007f]"
+)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+_MD_IMAGE = re.compile(r"!\[([^\]\n]*)\]\([^)\n]*\)")
+_MD_LINK = re.compile(r"\[([^\]\n]*)\]\([^)\n]*\)")
+_ANGLE_LINK = re.compile(r"<([a-z][a-z0-9+.-]*:[^|>\s]*)(?:\|([^>\n]*))?>", re.IGNORECASE)
+_SCHEME = re.compile(r"\b([a-z][a-z0-9+.-]*)://", re.IGNORECASE)
+_MAILTO = re.compile(r"\bmailto:", re.IGNORECASE)
+# A dotted host name ending in a letters-only TLD: Slack (and some clients)
+# turn these into links even without a scheme.
+_DOMAIN = re.compile(r"\b(?:[a-z0-9-]+\.)+[a-z]{2,24}\b", re.IGNORECASE)
+_MENTION_AT = re.compile(r"@(?=\w)")
+_MENTION_BANG = re.compile(r"<(?=[!@#&/:]|t:)", re.IGNORECASE)
+
+
+def strip_invisible(text: str) -> str:
+    return _CONTROL.sub("", _INVISIBLE.sub("", text))
+
+
+def defang_links(text: str) -> str:
+    """Images dropped, link markup reduced to its text, URLs made non-clickable."""
+    text = _MD_IMAGE.sub("", text)
+    text = _MD_LINK.sub(lambda m: m.group(1), text)
+    text = _ANGLE_LINK.sub(lambda m: m.group(2) if m.group(2) else m.group(1), text)
+    text = _SCHEME.sub(lambda m: m.group(1).replace("t", "x") + "[:]//", text)
+    text = _MAILTO.sub("mailto[:]", text)
+    # Every dot: "news.bbc.co[.]uk" would still link "news.bbc.co".
+    return _DOMAIN.sub(lambda m: m.group(0).replace(".", "[.]"), text)
+
+
+def defang_mentions(text: str) -> str:
+    """Break every ``@name`` and ``<!…>``/``<@…>``/``<#…>`` so nothing can ping."""
+    text = _MENTION_AT.sub("@" + ZWSP, text)
+    return _MENTION_BANG.sub("<" + ZWSP, text)
+
+
+def defang(text: str, *, single_line: bool = False) -> str:
+    """Untrusted text made inert (not escaped): the first step of every renderer."""
+    text = defang_mentions(defang_links(strip_invisible(text)))
+    if single_line:
+        return " ".join(text.split())
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def text_len(text: str) -> int:
+    """Length as the platforms count it, conservatively (UTF-16 code units)."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def trim(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` (``text_len``), on a word boundary, with an ellipsis."""
+    if text_len(text) <= limit:
+        return text
+    if limit <= 0:
+        return ""
+    cut = text[: limit - 1]
+    while cut and text_len(cut) > limit - 1:
+        cut = cut[:-1]
+    space = cut.rfind(" ")
+    if space > len(cut) * 0.6:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-–—\n") + ELLIPSIS
+
+
+def fit_escaped(text: str, limit: int, escape: Callable[[str], str]) -> str:
+    """The escaped form of ``text``, trimmed BEFORE escaping so it fits ``limit``.
+
+    Escaping can lengthen text (``&`` → ``&amp;``), so the raw cut is found by
+    bisection; an escape sequence is therefore never split.
+    """
+    escaped = escape(text)
+    if text_len(escaped) <= limit:
+        return escaped
+    lo, hi = 0, min(len(text), limit)
+    best = escape(trim(text, 0))
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        candidate = escape(trim(text, mid))
+        if text_len(candidate) <= limit:
+            best, lo = candidate, mid + 1
+        else:
+            hi = mid - 1
+    return best
+
+
+def host_of(url: str) -> str:
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        host = ""
+    # Only name characters: the host is shown as link text and in placeholders.
+    return re.sub(r"[^\w.-]", "", host.removeprefix("www."))
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimView:
+    claim: str
+    speaker: str
+    source: str
+    quote: str
+    kind: str
+
+    def attribution(self) -> str:
+        """Who says it, as ``speaker (per source)``; just the speaker if they are the source."""
+        speaker = self.speaker or "unattributed"
+        if self.source and self.source.casefold() != self.speaker.casefold():
+            return f"{speaker} (per {self.source})"
+        return speaker
+
+
+@dataclass(frozen=True, slots=True)
+class BriefView:
+    """A brief's sections as defanged plain data; renderers trim and escape."""
+
+    url: str  # the article's own link: the one link a brief may carry
+    host: str
+    title: str
+    site: str
+    author: str
+    published: str
+    summary: str
+    claims: list[ClaimView]
+    withheld: int  # claims whose quote or speaker did not check out
+    reduced_by_pct: int
+    article_words: int
+    mode_label: str
+    warnings: list[str]
+
+    def byline(self) -> str:
+        """``site · author · date`` with the empty parts left out (unescaped)."""
+        # Each part is bounded so a runaway site name cannot push out the date.
+        parts = [
+            trim(self.site or self.host, 100),
+            trim(self.author, 100),
+            trim(self.published, 40),
+        ]
+        return " · ".join(p for p in parts if p)
+
+    def status(self) -> str:
+        """The brief's kind and size: ``AI summary · reduced by 62%``."""
+        parts = [self.mode_label]
+        if self.reduced_by_pct > 0:
+            parts.append(f"reduced by {self.reduced_by_pct}%")
+        return " · ".join(parts)
+
+    def withheld_note(self) -> str:
+        if self.withheld <= 0:
+            return ""
+        noun = "claim" if self.withheld == 1 else "claims"
+        return f"{self.withheld} {noun} could not be checked against the article"
+
+
+# Characters that would end or break a link in Slack, Discord or Markdown
+# markup; percent-encoding them leaves the URL pointing at the same page.
+_URL_UNSAFE = {c: f"%{ord(c):02X}" for c in "<>|\"'`()[]{}^\\"}
+
+
+def safe_url(url: str) -> str:
+    """The article URL if it is http(s), with markup-breaking characters percent-encoded."""
+    url = strip_invisible(url).strip()
+    if not re.fullmatch(r"https?://[^\s/?#]+[^\s]*", url, re.IGNORECASE):
+        return ""
+    return "".join(_URL_UNSAFE.get(c, c) for c in url)
+
+
+def brief_view(brief: Brief) -> BriefView:
+    url = safe_url(brief.canonical_url) or safe_url(brief.url)
+    host = host_of(url) or host_of(brief.url)
+    claims = [
+        ClaimView(
+            claim=defang(c.claim, single_line=True),
+            speaker=defang(c.speaker, single_line=True),
+            source=defang(c.source, single_line=True),
+            quote=defang(c.quote, single_line=True),
+            kind=c.kind,
+        )
+        for c in brief.verified_claims
+    ]
+    return BriefView(
+        url=url,
+        host=host,
+        title=defang(brief.title, single_line=True),
+        site=defang(brief.site, single_line=True),
+        author=defang(brief.author, single_line=True),
+        published=defang(brief.published, single_line=True),
+        summary=defang(brief.summary),
+        claims=claims,
+        withheld=brief.unverified_count,
+        reduced_by_pct=brief.stats.reduced_by_pct,
+        article_words=brief.stats.article_words,
+        mode_label=MODE_LABELS.get(brief.mode, brief.mode),
+        warnings=[defang(w, single_line=True) for w in brief.warnings if w.strip()],
+    )
