@@ -25,7 +25,7 @@ from bot.pipeline.models import Article, Draft, DraftClaim
 from tests.servers.chat_server import ChatServer, article_from_request, brief_from_article
 from tests.servers.chat_server import ContextTooLong as ContextTooLongReply
 
-FIXTURE = Path("/work/shared/fixtures/example_article.txt")
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "example_article.txt"
 BUDGET = 2000  # MAX_INPUT_TOKENS for these tests: ~1200 tokens of article room
 
 

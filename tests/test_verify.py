@@ -18,7 +18,7 @@ from bot.pipeline.verify import (
     verify_draft,
 )
 
-FIXTURE = Path("/work/shared/fixtures/example_article.txt")
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "example_article.txt"
 URL = "https://example.blogspot.com/2022/03/is-russia-pulling-back-to-regroup.html"
 PODOLYAK = (
     "Ukraine will sign an international agreement on security guarantees only after "
