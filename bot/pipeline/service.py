@@ -1,0 +1,277 @@
+"""The brief service: one link in, one verified ``Brief`` out.
+
+Reads top to bottom as the pipeline does:
+
+1. canonicalise the link (``urls.canonical_url``);
+2. return the cached brief if one is younger than the TTL (no fetch at all);
+3. otherwise join the in-flight build for the same canonical URL, or start it
+   (single flight: a link posted in ten channels at once costs one fetch and
+   one model call);
+4. fetch through the SSRF-guarded fetcher, extract the article, gate it;
+5. summarize with the configured summarizer; if the model fails, fall back to
+   the extractive summarizer and say so in ``warnings``;
+6. verify every claim's quote and speaker against the article text, strip
+   links the article did not have from the summary, and cache the result.
+
+Token budgets: ``brief_url(url, budget=...)`` takes the requester's
+``TokenBudget``. A cache hit or joining someone else's build is free; whoever
+starts a build is charged what its model call used, once. When the budget is
+spent the brief degrades to the extractive one with a warning; such a brief is
+built under its own single-flight key and never cached, so requesters who still
+have budget neither join nor inherit it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from bot.errors import BudgetExhausted, LinkbriefError, LLMError
+from bot.pipeline.contracts import BriefCache, Fetcher, PipelineObserver, Summarizer, TokenBudget
+from bot.pipeline.extract import extract_article, extract_file
+from bot.pipeline.models import Article, Brief, BriefStats, Draft
+from bot.pipeline.urls import canonical_url
+from bot.pipeline.verify import clean_summary, verify_draft
+
+log = logging.getLogger(__name__)
+
+MODEL_UNAVAILABLE_WARNING = (
+    "The language model was unavailable, so this is the extractive brief (no AI)."
+)
+BUDGET_SPENT_WARNING = BudgetExhausted.default_message
+# Single-flight key suffix of budget-degraded builds (a character no canonical URL has).
+_DEGRADED = "\x00degraded"
+
+
+class _NoObserver:
+    """The observer when none is configured (the CLI, most tests)."""
+
+    def fetched(self, *, body_bytes: int, seconds: float) -> None:
+        pass
+
+    def model_called(
+        self, *, prompt_tokens: int, completion_tokens: int, seconds: float, failed: str = ""
+    ) -> None:
+        pass
+
+    def brief_served(self, *, mode: str, platform: str, seconds: float, cached: bool) -> None:
+        pass
+
+    def failed(self, *, kind: str) -> None:
+        pass
+
+
+class BriefService:
+    """Builds briefs; shared by every front end, the CLI and the digest builder."""
+
+    def __init__(
+        self,
+        *,
+        fetcher: Fetcher,
+        summarizer: Summarizer,
+        fallback: Summarizer | None = None,
+        cache: BriefCache | None = None,
+        cache_ttl_s: float = 6 * 3600,
+        observer: PipelineObserver | None = None,
+    ) -> None:
+        self._fetcher = fetcher
+        self._summarizer = summarizer
+        self._fallback = fallback
+        self._cache = cache
+        self._cache_ttl_s = cache_ttl_s
+        self._observer: PipelineObserver = observer or _NoObserver()
+        self._in_flight: dict[str, asyncio.Future[Brief]] = {}
+        # Counters the benchmarks and tests read ("one fetch, one model call").
+        self.fetches = 0
+        self.summaries = 0
+        self.on_brief: Callable[[Brief, float], Awaitable[None] | None] | None = None
+
+    @property
+    def mode(self) -> str:
+        return self._summarizer.mode
+
+    @property
+    def uses_model(self) -> bool:
+        """True when briefs cost model tokens (an LLM summarizer is configured)."""
+        return self._summarizer.mode != "extractive"
+
+    async def brief_url(
+        self, url: str, *, budget: TokenBudget | None = None, platform: str = "other"
+    ) -> Brief:
+        """The brief for a link: cached, joined in flight, or built now.
+
+        ``budget`` is the requester's model-token allowance (None: unlimited);
+        ``platform`` only labels metrics ("slack", "discord", "console", "cli").
+        """
+        started = time.perf_counter()
+        try:
+            brief, cached = await self._brief_url(url, budget)
+        except LinkbriefError as exc:
+            self._observer.failed(kind=exc.kind)
+            raise
+        except Exception:
+            self._observer.failed(kind="internal")
+            raise
+        self._observer.brief_served(
+            mode=brief.mode, platform=platform, seconds=time.perf_counter() - started, cached=cached
+        )
+        return brief
+
+    async def _brief_url(self, url: str, budget: TokenBudget | None) -> tuple[Brief, bool]:
+        key = canonical_url(url)
+        if self._cache is not None and self._cache_ttl_s > 0:
+            cached = await self._cache.get_brief(key, self._cache_ttl_s)
+            if cached is not None:
+                return cached, True
+        pending = self._in_flight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending), False
+        if budget is not None and await self._budget_spent(budget):
+            # Someone with budget may have started this link meanwhile: riding along is free.
+            pending = self._in_flight.get(key)
+            if pending is not None:
+                return await asyncio.shield(pending), False
+            brief = await self._single_flight(
+                key + _DEGRADED, lambda: self._build_from_url(url, key, None, degraded=True)
+            )
+            return brief, False
+        brief = await self._single_flight(
+            key, lambda: self._build_from_url(url, key, budget, degraded=False)
+        )
+        return brief, False
+
+    async def _single_flight(self, key: str, build: Callable[[], Awaitable[Brief]]) -> Brief:
+        pending = self._in_flight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Brief] = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = future
+        try:
+            brief = await build()
+        except BaseException as exc:
+            future.set_exception(exc)
+            # Nobody else may be waiting; mark the exception as retrieved.
+            future.exception()
+            raise
+        else:
+            future.set_result(brief)
+            return brief
+        finally:
+            self._in_flight.pop(key, None)
+
+    async def brief_file(self, path: Path) -> Brief:
+        """A brief of a local .html/.htm/.pdf/.txt file (CLI); never cached."""
+        article = await asyncio.to_thread(extract_file, path)
+        return await self.brief_article(article)
+
+    async def article_from_url(self, url: str) -> Article:
+        """Fetch and extract only: exactly what the summarizer would see."""
+        canonical_url(url)  # refuse a malformed link before any I/O
+        self.fetches += 1
+        started = time.perf_counter()
+        page = await self._fetcher.fetch(url)
+        self._observer.fetched(body_bytes=len(page.body), seconds=time.perf_counter() - started)
+        return await asyncio.to_thread(extract_article, page)
+
+    async def brief_article(self, article: Article, *, budget: TokenBudget | None = None) -> Brief:
+        """Summarize, fall back if the model fails, verify, and assemble the brief.
+
+        Never cached, so a spent ``budget`` simply gives the extractive brief.
+        """
+        degraded = budget is not None and await self._budget_spent(budget)
+        return await self._brief_article(article, budget, degraded=degraded)
+
+    async def _brief_article(
+        self, article: Article, budget: TokenBudget | None, *, degraded: bool
+    ) -> Brief:
+        started = time.perf_counter()
+        draft, mode = await self._summarize(article, budget, degraded=degraded)
+        claims = await asyncio.to_thread(verify_draft, article, draft)
+        brief = Brief(
+            url=article.url,
+            canonical_url=article.canonical_url,
+            title=(article.title or draft.title).strip(),
+            site=article.site,
+            author=article.author,
+            published=article.published,
+            language=article.language,
+            mode=mode,  # type: ignore[arg-type]
+            summary=clean_summary(draft.summary, article),
+            claims=claims,
+            stats=BriefStats(
+                article_words=article.article_words,
+                reduced_by_pct=article.reduced_by_pct,
+                prompt_tokens=draft.prompt_tokens,
+                completion_tokens=draft.completion_tokens,
+            ),
+            warnings=list(draft.warnings),
+        )
+        if self.on_brief is not None:
+            result = self.on_brief(brief, time.perf_counter() - started)
+            if result is not None:
+                await result
+        return brief
+
+    async def _build_from_url(
+        self, url: str, key: str, budget: TokenBudget | None, *, degraded: bool
+    ) -> Brief:
+        article = await self.article_from_url(url)
+        brief = await self._brief_article(article, budget, degraded=degraded)
+        if self._cache is not None and not degraded:
+            # Cache under the link as shared (key), so the next share is a hit
+            # whatever canonical URL the page itself declares.
+            await self._cache.put_brief(brief.model_copy(update={"canonical_url": key}))
+        return brief
+
+    async def _budget_spent(self, budget: TokenBudget) -> bool:
+        if not self.uses_model:
+            return False  # the extractive summarizer costs no tokens
+        remaining = await budget.remaining()
+        return remaining is not None and remaining <= 0
+
+    async def _summarize(
+        self, article: Article, budget: TokenBudget | None, *, degraded: bool
+    ) -> tuple[Draft, str]:
+        self.summaries += 1
+        if degraded:
+            if self._fallback is None:
+                raise BudgetExhausted()
+            draft = await self._fallback.summarize(article)
+            draft.warnings.insert(0, BUDGET_SPENT_WARNING)
+            return draft, self._fallback.mode
+        started = time.perf_counter()
+        try:
+            draft = await self._summarizer.summarize(article)
+        except LLMError as exc:
+            if self.uses_model:
+                self._observer.model_called(
+                    prompt_tokens=0,
+                    completion_tokens=0,
+                    seconds=time.perf_counter() - started,
+                    failed=exc.kind,
+                )
+            if self._fallback is None:
+                raise
+            log.warning("model failed (%s); using the extractive brief", exc.kind)
+            draft = await self._fallback.summarize(article)
+            draft.warnings.insert(0, MODEL_UNAVAILABLE_WARNING)
+            return draft, self._fallback.mode
+        if self.uses_model:
+            self._observer.model_called(
+                prompt_tokens=draft.prompt_tokens,
+                completion_tokens=draft.completion_tokens,
+                seconds=time.perf_counter() - started,
+            )
+            if budget is not None:
+                await self._charge(budget, draft.prompt_tokens + draft.completion_tokens)
+        return draft, self._summarizer.mode
+
+    async def _charge(self, budget: TokenBudget, tokens: int) -> None:
+        # The tokens are spent and the brief is good: losing it over bookkeeping helps nobody.
+        try:
+            await budget.spend(tokens)
+        except Exception as exc:
+            log.warning("could not record %d model tokens spent (%s)", tokens, type(exc).__name__)

@@ -1,0 +1,42 @@
+"""``linkbrief run``: start every front end the settings configure, in one process.
+
+Slack and Discord run side by side when both are configured; with no chat
+tokens, the console front end reads stdin until it ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot.app import App
+
+log = logging.getLogger(__name__)
+
+
+async def run_front_ends(app: App) -> None:
+    settings = app.settings
+    tasks: list[asyncio.Task[None]] = []
+    if settings.slack_enabled:
+        from bot.adapters.slack import run_slack
+
+        tasks.append(asyncio.create_task(run_slack(app), name="slack"))
+    if settings.discord_enabled:
+        from bot.adapters.discord import run_discord
+
+        tasks.append(asyncio.create_task(run_discord(app), name="discord"))
+    if not tasks:
+        from bot.adapters.console import run_console
+
+        await run_console(app)
+        return
+    log.info("linkbrief running: %s", ", ".join(t.get_name() for t in tasks))
+    try:
+        # If one front end dies, stop the others too rather than limp along.
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            task.result()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,120 @@
+"""The brief service over real parts: the safe fetcher against the local article
+server, the extractive summarizer, a real SQLite store."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_app
+from bot.config import load_settings
+from bot.errors import BlockedAddress, LLMUnavailable
+from bot.pipeline.extractive import ExtractiveSummarizer
+from bot.pipeline.models import Article, Draft
+from bot.pipeline.service import MODEL_UNAVAILABLE_WARNING
+from tests.servers.article_server import ArticleServer
+
+PAGE = "/pages/example_article.html"
+
+
+class CountingSummarizer:
+    """The real extractive summarizer, counting calls (one model call per link)."""
+
+    mode = "llm"
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self._inner = ExtractiveSummarizer()
+
+    async def summarize(self, article: Article) -> Draft:
+        self.calls += 1
+        await asyncio.sleep(0.05)  # long enough for concurrent requests to pile up
+        return await self._inner.summarize(article)
+
+
+class FailingSummarizer:
+    mode = "llm"
+
+    async def summarize(self, article: Article) -> Draft:
+        raise LLMUnavailable()
+
+
+def _settings(tmp_path: Path, **extra: object):
+    return load_settings(
+        None,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'lb.db'}",
+        fetch_allowed_private_hosts="127.0.0.2",
+        **extra,
+    )
+
+
+async def test_a_link_shared_many_times_at_once_costs_one_fetch_and_one_summary(
+    tmp_path: Path,
+) -> None:
+    summarizer = CountingSummarizer()
+    async with ArticleServer(host="127.0.0.2") as srv:
+        app = await build_app(_settings(tmp_path), summarizer=summarizer)
+        try:
+            url = srv.url(PAGE)
+            variants = [url, url + "?utm_source=x", url + "#comments", url + "?fbclid=abc"]
+            briefs = await asyncio.gather(
+                *(app.service.brief_url(variants[i % 4]) for i in range(40))
+            )
+        finally:
+            await app.aclose()
+        assert srv.hits[PAGE] == 1
+    assert summarizer.calls == 1
+    assert len({b.model_dump_json() for b in briefs}) == 1
+
+
+async def test_the_cache_serves_a_second_request_without_a_fetch_even_after_restart(
+    tmp_path: Path,
+) -> None:
+    async with ArticleServer(host="127.0.0.2") as srv:
+        for _ in range(2):  # two "processes" on the same database file
+            app = await build_app(_settings(tmp_path))
+            try:
+                brief = await app.service.brief_url(srv.url(PAGE))
+            finally:
+                await app.aclose()
+            assert brief.title.startswith("Is Russia pulling back")
+        assert srv.hits[PAGE] == 1
+
+
+async def test_no_cache_when_ttl_is_zero(tmp_path: Path) -> None:
+    async with ArticleServer(host="127.0.0.2") as srv:
+        app = await build_app(_settings(tmp_path, brief_cache_ttl_s=0))
+        try:
+            await app.service.brief_url(srv.url(PAGE))
+            await app.service.brief_url(srv.url(PAGE))
+        finally:
+            await app.aclose()
+        assert srv.hits[PAGE] == 2
+
+
+async def test_a_failing_model_degrades_to_the_extractive_brief(tmp_path: Path) -> None:
+    async with ArticleServer(host="127.0.0.2") as srv:
+        app = await build_app(_settings(tmp_path), summarizer=FailingSummarizer())
+        try:
+            brief = await app.service.brief_url(srv.url(PAGE))
+        finally:
+            await app.aclose()
+    assert brief.mode == "extractive"
+    assert brief.warnings[0] == MODEL_UNAVAILABLE_WARNING
+    assert brief.verified_claims
+
+
+async def test_errors_reach_every_waiter_and_are_not_cached(tmp_path: Path) -> None:
+    app = await build_app(_settings(tmp_path))
+    try:
+        results = await asyncio.gather(
+            *(app.service.brief_url("http://127.0.0.1:9/x") for _ in range(3)),
+            return_exceptions=True,
+        )
+        assert all(isinstance(r, BlockedAddress) for r in results)
+        with pytest.raises(BlockedAddress):
+            await app.service.brief_url("http://127.0.0.1:9/x")
+    finally:
+        await app.aclose()
