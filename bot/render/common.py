@@ -38,7 +38,20 @@ _SCHEME = re.compile(r"\b([a-z][a-z0-9+.-]*)://", re.IGNORECASE)
 _MAILTO = re.compile(r"\bmailto:", re.IGNORECASE)
 # A dotted host name ending in a letters-only TLD: Slack (and some clients)
 # turn these into links even without a scheme.
-_DOMAIN = re.compile(r"\b(?:[a-z0-9-]+\.)+[a-z]{2,24}\b", re.IGNORECASE)
+# Bare domains that a client could turn into a link. Only real, common TLDs, so
+# "Node.js" or "e.g." stay readable; a scheme-less link to a rare TLD is not
+# clickable in Slack (verbatim text) or Discord (needs a scheme) anyway.
+_TLDS = (
+    "com|net|org|edu|gov|mil|int|info|biz|io|co|ai|app|dev|me|tv|xyz|online|site|top|news"
+    "|link|click|live|shop|store|tech|cloud|page|blog|ly|gl|gg|to|cc|sh|so|us|uk|de|fr|ru"
+    "|ua|eu|ca|au|jp|cn|in|br|it|es|nl|se|no|fi|pl|ch|at|be|dk|ie|nz|za|mx|ar|kr|tw|hk|sg"
+)
+_DOMAIN = re.compile(
+    rf"\b(?:www\.(?:[a-z0-9-]+\.)*[a-z]{{2,24}}"  # www.anything
+    rf"|(?:[a-z0-9-]+\.)+[a-z]{{2,24}}(?=[/:])"  # host/path or host:port
+    rf"|(?:[a-z0-9-]+\.)+(?:{_TLDS})\b(?!\.?[a-z0-9]))",  # a common TLD
+    re.IGNORECASE,
+)
 _MENTION_AT = re.compile(r"@(?=\w)")
 _MENTION_BANG = re.compile(r"<(?=[!@#&/:]|t:)", re.IGNORECASE)
 
