@@ -1,0 +1,65 @@
+"""The Discord front end (discord.py): ``run_discord`` for ``linkbrief run``,
+``sync_commands`` for ``linkbrief discord sync``.
+
+Layout: ``endpoints`` (where discord.py keeps Discord's addresses), ``bot`` (the
+``commands.Bot``), ``briefing`` (the shared thread/reply/placeholder flow),
+``cogs/links`` (messages with links), ``cogs/commands`` (slash commands).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+
+from bot.adapters.discord.bot import LinkbriefBot
+from bot.adapters.discord.endpoints import configure_endpoints
+from bot.app import App
+from bot.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["LinkbriefBot", "configure_endpoints", "run_discord", "sync_commands"]
+
+
+def _token(app: App) -> str:
+    if app.settings.discord_token is None:
+        raise ConfigError("DISCORD_TOKEN is not set.")
+    return app.settings.discord_token.get_secret_value()
+
+
+async def run_discord(app: App) -> None:
+    """Run the bot until cancelled; closes the gateway and HTTP session on the way out."""
+    configure_endpoints(app.settings)
+    bot = LinkbriefBot(app)
+    try:
+        async with bot:
+            await bot.start(_token(app))
+    except discord.LoginFailure:
+        raise ConfigError(
+            "Discord rejected DISCORD_TOKEN. Copy the bot token again from the "
+            "Developer Portal (Bot → Reset Token)."
+        ) from None
+    except discord.PrivilegedIntentsRequired:
+        raise ConfigError(
+            "Discord refused the Message Content intent. Enable it in the Developer "
+            "Portal: Bot → Privileged Gateway Intents → Message Content Intent."
+        ) from None
+
+
+async def sync_commands(app: App) -> int:
+    """Register the slash commands with Discord (global bulk overwrite); returns how many.
+
+    Done on request, not at every start: Discord rate-limits command registration
+    and a start-up sync would overwrite commands on every deploy.
+    """
+    configure_endpoints(app.settings)
+    bot = LinkbriefBot(app)
+    try:
+        async with bot:
+            await bot.login(_token(app))  # runs setup_hook, which adds the cogs
+            synced = await bot.tree.sync()
+    except discord.LoginFailure:
+        raise ConfigError("Discord rejected DISCORD_TOKEN.") from None
+    log.info("synced %d Discord application commands", len(synced))
+    return len(synced)

@@ -1,0 +1,52 @@
+"""The discord.py ``commands.Bot`` for linkbrief: intents, mentions policy, cogs.
+
+Everything long-lived is created in ``setup_hook`` (which discord.py runs once,
+after login and before the gateway connects), never in ``on_ready``: READY
+fires again after every fresh session, and events may arrive before it.
+"""
+
+from __future__ import annotations
+
+import discord
+from discord.ext import commands
+
+from bot.adapters.discord.briefing import Briefer
+from bot.app import App
+
+
+def bot_intents() -> discord.Intents:
+    """Only what linkbrief reads: guilds (channels, threads, our permissions),
+    guild and DM messages, and their content (privileged: enable it in the portal)."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    intents.dm_messages = True
+    intents.message_content = True
+    return intents
+
+
+class LinkbriefBot(commands.Bot):
+    """One per process; the cogs reach the shared ``briefer`` through it."""
+
+    def __init__(self, app: App) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,  # unused: slash commands only
+            help_command=None,
+            intents=bot_intents(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            max_messages=None,  # the message cache is never read
+            chunk_guilds_at_startup=False,
+        )
+        self.app = app
+        self.briefer: Briefer | None = None
+
+    async def setup_hook(self) -> None:
+        from bot.adapters.discord.cogs.commands import CommandsCog
+        from bot.adapters.discord.cogs.links import LinksCog
+
+        self.briefer = Briefer(self.app)
+        await self.add_cog(LinksCog(self, self.briefer))
+        await self.add_cog(CommandsCog(self, self.briefer))
+
+    async def on_message(self, message: discord.Message, /) -> None:
+        """No prefix commands: the links cog listens to messages instead."""

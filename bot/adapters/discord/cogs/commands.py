@@ -1,0 +1,73 @@
+"""Slash commands: ``/summarize url:`` and ``/linkbrief auto on|off``.
+
+``/summarize`` is deferred at once (Discord allows 3 s for the first answer, a
+brief takes longer), then answered with a follow-up. The per-channel ``auto``
+setting lives in the store, so it survives restarts and is shared by every
+process. Commands reach Discord only through ``linkbrief discord sync``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.adapters.discord.briefing import NO_MENTIONS, PLATFORM, Briefer, send_kwargs
+from bot.errors import InvalidURL
+from bot.pipeline.urls import links_in_message
+from bot.render.discord import render_discord_error
+
+
+class CommandsCog(commands.Cog):
+    linkbrief = app_commands.Group(
+        name="linkbrief",
+        description="linkbrief settings for this channel",
+        guild_only=True,
+        default_permissions=discord.Permissions(manage_channels=True),
+    )
+
+    def __init__(self, bot: commands.Bot, briefer: Briefer) -> None:
+        self.bot = bot
+        self.briefer = briefer
+
+    @app_commands.command(name="summarize", description="Brief a link: summary and key claims")
+    @app_commands.describe(url="The http(s) link to brief")
+    async def summarize(self, interaction: discord.Interaction, url: str) -> None:
+        # An interaction re-delivered after a RESUME must not be answered twice
+        # (Discord would refuse the second callback anyway, as an invalid request).
+        if not await self.briefer.app.store.claim_once(f"discord:interaction:{interaction.id}"):
+            return
+        await interaction.response.defer(thinking=True)
+        links, _ = links_in_message(url, 1)
+        if links:
+            rendered = await self.briefer.render_link(links[0])
+        else:
+            rendered = render_discord_error(InvalidURL.default_message)
+        kwargs = send_kwargs(rendered)
+        kwargs["content"] = kwargs["content"] or discord.utils.MISSING
+        await interaction.followup.send(**kwargs)
+
+    @linkbrief.command(name="auto", description="Brief every link posted in this channel?")
+    @app_commands.describe(mode="on: brief every link; off: only /summarize")
+    async def auto(self, interaction: discord.Interaction, mode: Literal["on", "off"]) -> None:
+        channel = interaction.channel
+        channel_id = interaction.channel_id or 0
+        if isinstance(channel, discord.Thread) and channel.parent_id:
+            channel_id = channel.parent_id  # threads follow their channel
+        await self.briefer.app.store.set_channel_auto(PLATFORM, str(channel_id), mode == "on")
+        text = (
+            "I'll brief every link posted in this channel."
+            if mode == "on"
+            else "I'll stop briefing links here; `/summarize` still works."
+        )
+        await interaction.response.send_message(text, allowed_mentions=NO_MENTIONS)
+
+
+async def setup(bot: commands.Bot) -> None:
+    """Extension entry point, for ``bot.load_extension`` users."""
+    briefer = getattr(bot, "briefer", None)
+    if briefer is None:
+        raise RuntimeError("CommandsCog needs a bot with a shared briefer")
+    await bot.add_cog(CommandsCog(bot, briefer))
