@@ -3,6 +3,7 @@
     linkbrief run                         every configured front end (console without tokens)
     linkbrief summarize TARGET [--json]   one brief of a URL or a local file
     linkbrief extract TARGET... [--format text|markdown|json] [--out DIR]
+    linkbrief discord sync                register the Discord slash commands (once)
 
 Errors a user can cause print one line on stderr and exit non-zero; a
 traceback means a bug.
@@ -42,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     extract.add_argument("targets", nargs="+", metavar="TARGET")
     extract.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     extract.add_argument("--out", type=Path, help="write one file per target into DIR")
+    discord = sub.add_parser("discord", help="Discord operations")
+    discord_sub = discord.add_subparsers(dest="discord_command", required=True)
+    discord_sub.add_parser("sync", help="register the slash commands with Discord (run once)")
     return parser
 
 
@@ -80,6 +84,15 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         async with running_app(settings) as app:
             await run_front_ends(app)
+        return 0
+    if args.command == "discord":
+        if not settings.discord_enabled:
+            raise ConfigError("DISCORD_TOKEN is required for `linkbrief discord sync`")
+        from bot.adapters.discord import sync_commands
+
+        async with running_app(settings) as app:
+            count = await sync_commands(app)
+        print(f"Registered {count} slash commands with Discord.")
         return 0
     async with running_app(settings) as app:
         if args.command == "summarize":

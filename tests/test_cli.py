@@ -144,3 +144,9 @@ def test_bad_configuration_fails_at_start_naming_the_setting(tmp_path: Path) -> 
     assert result.returncode == 3
     assert "SLACK_SIGNING_SECRET" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_discord_sync_needs_a_token(tmp_path: Path) -> None:
+    result = run_cli(["discord", "sync"], tmp_path)
+    assert result.returncode == 3
+    assert "DISCORD_TOKEN" in result.stderr and "Traceback" not in result.stderr
