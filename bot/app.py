@@ -10,11 +10,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.config import Settings
+from bot.errors import LinkbriefError
+from bot.limits import Clock, Limits, utc_now
+from bot.ops import check_health
+from bot.ops.metrics import Metrics
 from bot.pipeline.contracts import Summarizer
 from bot.pipeline.extractive import ExtractiveSummarizer
 from bot.pipeline.fetch import SafeFetcher
+from bot.pipeline.models import Brief
 from bot.pipeline.service import BriefService
 from bot.store import Store
 
@@ -25,7 +31,31 @@ class App:
     store: Store
     fetcher: SafeFetcher
     service: BriefService
+    limits: Limits
+    metrics: Metrics
     closers: list = field(default_factory=list)
+
+    async def brief_link(
+        self, url: str, *, platform: str, team_id: str, channel_id: str, user_id: str
+    ) -> Brief:
+        """What a chat front end calls per link: rate limits, then the brief on the team's budget.
+
+        Raises ``UserRateLimited``/``ChannelRateLimited`` (post ``str(error)``) or
+        any other ``LinkbriefError``; counts rate-limit refusals in the metrics.
+        """
+        try:
+            await self.limits.check_brief(
+                platform=platform, team_id=team_id, channel_id=channel_id, user_id=user_id
+            )
+        except LinkbriefError as exc:
+            self.metrics.failed(kind=exc.kind)
+            raise
+        budget = self.limits.budget(platform=platform, team_id=team_id)
+        return await self.service.brief_url(url, budget=budget, platform=platform)
+
+    async def health(self) -> dict[str, Any]:
+        """The ``/healthz`` report (see ``bot.ops.check_health``)."""
+        return await check_health(self.store)
 
     async def aclose(self) -> None:
         for close in reversed(self.closers):
@@ -49,8 +79,10 @@ async def build_app(
     fetcher: SafeFetcher | None = None,
     summarizer: Summarizer | None = None,
     store: Store | None = None,
+    clock: Clock = utc_now,
 ) -> App:
     store = store or await Store.open(settings.database_url)
+    metrics = Metrics()
     fetcher = fetcher or SafeFetcher.from_settings(settings)
     summarizer = summarizer or build_summarizer(settings)
     fallback = ExtractiveSummarizer() if summarizer.mode != "extractive" else None
@@ -60,8 +92,21 @@ async def build_app(
         fallback=fallback,
         cache=store,
         cache_ttl_s=settings.brief_cache_ttl_s,
+        observer=metrics,
     )
-    return App(settings=settings, store=store, fetcher=fetcher, service=service)
+    app = App(
+        settings=settings,
+        store=store,
+        fetcher=fetcher,
+        service=service,
+        limits=Limits(store, settings, clock=clock),
+        metrics=metrics,
+    )
+    # A model client we built holds a connection pool: close it with the app.
+    client = getattr(summarizer, "client", None)
+    if client is not None and hasattr(client, "aclose"):
+        app.closers.append(client.aclose)
+    return app
 
 
 @asynccontextmanager

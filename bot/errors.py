@@ -33,6 +33,10 @@ a bug and is logged, never shown raw.
 
 from __future__ import annotations
 
+import re
+
+_WORD_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
 
 class LinkbriefError(Exception):
     """Base class: ``str(error)`` is shown to the user as it is."""
@@ -49,8 +53,8 @@ class LinkbriefError(Exception):
     @property
     def kind(self) -> str:
         """A short stable name for metrics and logs (``blocked_address``...)."""
-        name = type(self).__name__
-        return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+        # Acronyms stay whole: HTTPStatus -> http_status, LLMUnavailable -> llm_unavailable.
+        return _WORD_BREAK.sub("_", type(self).__name__).lower()
 
 
 class ConfigError(LinkbriefError):

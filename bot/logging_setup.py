@@ -66,6 +66,8 @@ def setup_logging(level: str, fmt: str, secrets: list[str]) -> RedactingFilter:
     root.setLevel(level)
     # Libraries that log request headers (tokens) at DEBUG, or announce every
     # request or migration at INFO, only log problems.
-    for noisy in ("httpx", "httpcore", "openai", "aiosqlite", "asyncio", "alembic"):
+    for noisy in (
+        "httpx", "httpcore", "httpx2", "httpcore2", "openai", "aiosqlite", "asyncio", "alembic"
+    ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
     return redactor

@@ -164,6 +164,17 @@ class ChatClient:
     async def _send(
         self, messages: list[dict[str, str]], schema: dict[str, Any], name: str, limit: int
     ) -> _Reply:
+        try:
+            return await self._send_walking_modes(messages, schema, name, limit)
+        except LLMError as exc:
+            # The SDK's exception (still reachable as __context__ despite "from
+            # None") can echo the request, key included: cut the chain here.
+            exc.__context__ = exc.__cause__ = None
+            raise
+
+    async def _send_walking_modes(
+        self, messages: list[dict[str, str]], schema: dict[str, Any], name: str, limit: int
+    ) -> _Reply:
         """One chat request, walking down the structured-output modes the server rejects."""
         switched_token_param = False
         while True:

@@ -27,4 +27,30 @@ class BriefCache(Protocol):
 
     async def get_brief(self, canonical_url: str, max_age_s: float) -> Brief | None: ...
 
-    async def put_brief(self, brief: Brief) -> None: ...
+    async def put_brief(self, brief: Brief, key: str | None = None) -> None: ...
+
+
+class TokenBudget(Protocol):
+    """One requester's model-token allowance (a workspace's day); ``bot.limits`` implements it.
+
+    The service asks ``remaining()`` before a model call and ``spend()``s what
+    the call used after it; ``None`` from ``remaining()`` means no budget.
+    """
+
+    async def remaining(self) -> int | None: ...
+
+    async def spend(self, tokens: int) -> None: ...
+
+
+class PipelineObserver(Protocol):
+    """Where the service reports what it did, for metrics (``bot.ops.metrics`` implements it)."""
+
+    def fetched(self, *, body_bytes: int, seconds: float) -> None: ...
+
+    def model_called(
+        self, *, prompt_tokens: int, completion_tokens: int, seconds: float, failed: str = ""
+    ) -> None: ...
+
+    def brief_served(self, *, mode: str, platform: str, seconds: float, cached: bool) -> None: ...
+
+    def failed(self, *, kind: str) -> None: ...

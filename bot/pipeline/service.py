@@ -110,6 +110,8 @@ class BriefService:
         try:
             brief, cached = await self._brief_url(url, budget)
         except LinkbriefError as exc:
+            # The kind only: the message is for the channel, the link may carry a user's token.
+            log.info("brief failed (%s)", exc.kind)
             self._observer.failed(kind=exc.kind)
             raise
         except Exception:
@@ -125,7 +127,7 @@ class BriefService:
         if self._cache is not None and self._cache_ttl_s > 0:
             cached = await self._cache.get_brief(key, self._cache_ttl_s)
             if cached is not None:
-                return cached, True
+                return cached.model_copy(update={"url": url}), True
         pending = self._in_flight.get(key)
         if pending is not None:
             return await asyncio.shield(pending), False
@@ -218,12 +220,18 @@ class BriefService:
     async def _build_from_url(
         self, url: str, key: str, budget: TokenBudget | None, *, degraded: bool
     ) -> Brief:
+        if self._cache is not None and self._cache_ttl_s > 0:
+            # Checked again now this build is registered in flight: a build that
+            # finished while the caller's first look was on its way has cached it.
+            cached = await self._cache.get_brief(key, self._cache_ttl_s)
+            if cached is not None:
+                return cached.model_copy(update={"url": url})
         article = await self.article_from_url(url)
         brief = await self._brief_article(article, budget, degraded=degraded)
         if self._cache is not None and not degraded:
             # Cache under the link as shared (key), so the next share is a hit
             # whatever canonical URL the page itself declares.
-            await self._cache.put_brief(brief.model_copy(update={"canonical_url": key}))
+            await self._cache.put_brief(brief, key=key)
         return brief
 
     async def _budget_spent(self, budget: TokenBudget) -> bool:

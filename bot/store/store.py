@@ -100,12 +100,17 @@ class Store:
             log.warning("cached brief for %s does not parse; ignoring it", canonical_url)
             return None
 
-    async def put_brief(self, brief: Brief) -> None:
-        """Cache ``brief`` under its canonical URL, replacing any older one."""
+    async def put_brief(self, brief: Brief, key: str | None = None) -> None:
+        """Cache ``brief`` under ``key`` (default: its canonical URL), replacing any older one.
+
+        The service passes the canonical form of the link as shared, which can
+        differ from the canonical URL the page declares.
+        """
+        key = key or brief.canonical_url
         async with self._engine.begin() as conn:
             stmt = insert_for(conn, BriefRow).values(
-                url_hash=digest(brief.canonical_url),
-                canonical_url=brief.canonical_url,
+                url_hash=digest(key),
+                canonical_url=key,
                 data=brief.model_dump(mode="json"),
                 created_at=_now(),
             )
