@@ -69,13 +69,27 @@ class Settings(BaseSettings):
     # --- Chat behaviour --------------------------------------------------
     max_links_per_message: int = Field(3, ge=1, le=20)
 
+    # --- Limits ----------------------------------------------------------
+    rate_limit_user_per_hour: int = Field(20, ge=0)  # 0 = no limit
+    rate_limit_channel_per_hour: int = Field(60, ge=0)  # 0 = no limit
+    daily_token_budget: int = Field(2_000_000, ge=0)  # per workspace/guild, UTC day; 0 = none
+
     # --- Digests ---------------------------------------------------------
     digest_default_tz: str = "UTC"
     digest_default_time: str = "09:00"
+    digest_max_entries: int = Field(10, ge=1, le=50)
+    digest_llm_calls: int = Field(5, ge=0, le=100)  # fresh briefs per digest; then extractive
+    digest_poll_interval_s: float = Field(1800.0, ge=30)
+    digest_lease_s: float = Field(300.0, ge=10)  # how long a process holds a digest run
+    digest_tick_s: float = Field(30.0, gt=0, le=3600)
 
     # --- Operations ------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+    # /healthz and /metrics: always on the Slack HTTP server when SLACK_MODE=http;
+    # OPS_HTTP_PORT (unset = none) adds a standalone server for the other modes.
+    ops_http_port: int | None = Field(None, ge=1, le=65535)
+    ops_http_host: str = "0.0.0.0"
 
     @field_validator("log_level", mode="before")
     @classmethod
