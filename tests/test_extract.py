@@ -234,3 +234,128 @@ def test_gate_refuses_short_and_teaser_texts() -> None:
     )
     with pytest.raises(Paywall):
         check_article(teaser)
+
+
+# --- general boilerplate signals (bot.pipeline.cleanup), on pages built here ---------------
+
+STORY = [
+    "The city council voted on Monday to rebuild the old harbour bridge, ending a dispute "
+    "that has split the waterfront neighbourhoods for most of the past decade.",
+    "Engineers told the council that the bridge's steel deck had corroded faster than "
+    "expected and that heavy lorries would have to be kept off it by next spring.",
+    "Residents on the east bank, who cross the bridge to reach the only hospital in the "
+    "district, packed the public gallery and applauded when the vote was announced.",
+    "The work is expected to take three years and will be paid for by a regional grant, "
+    "the council's finance officer said, with the city covering any overrun in costs.",
+    "Opponents had argued for a tunnel instead, saying it would last longer, but the "
+    "council's own study put the cost of a tunnel at nearly four times that of a bridge.",
+    "Construction crews will begin clearing the approach roads in June, and a temporary "
+    "ferry will carry foot passengers while the central span is being replaced.",
+]
+
+
+def _html(body: str) -> str:
+    return (
+        "<html lang='en'><head><title>Council votes to rebuild harbour bridge</title></head>"
+        f"<body><header><nav><a href='/'>Home</a> <a href='/news'>News</a></nav></header>"
+        f"{body}<footer><p>© 2024 The Harbour Gazette</p></footer></body></html>"
+    )
+
+
+def _paragraphs(texts: list[str]) -> str:
+    return "".join(f"<p>{text}</p>" for text in texts)
+
+
+def test_body_split_around_an_ad_is_read_whole() -> None:
+    # two containers of the same class, each in its own layout box, an ad between them
+    body = (
+        "<main><article><h1>Council votes to rebuild harbour bridge</h1>"
+        f"<div class='grid'><div class='article__body'>{_paragraphs(STORY[:3])}</div></div>"
+        "<div class='ad-slot'><span>Advertisement</span></div>"
+        f"<div class='grid'><div class='article__body'>{_paragraphs(STORY[3:])}</div></div>"
+        "</article></main>"
+    )
+    text = extract_html(_html(body), "https://gazette.example/bridge").text
+    positions = [text.find(paragraph) for paragraph in STORY]
+    assert -1 not in positions, text
+    assert positions == sorted(positions)
+    assert "Advertisement" not in text
+
+
+def test_list_of_other_posts_is_dropped() -> None:
+    teasers = "".join(
+        f"<article class='post teaser'><a href='/p/{n}'><img src='/i/{n}.jpg'></a>"
+        f"<p>{subject} is the subject of another post on this site, shown here as a teaser "
+        "with its first lines and a link to read the rest of it somewhere else, and it goes "
+        "on for a while so that it looks like the start of a real story about the town …</p>"
+        "</article>"
+        for n, subject in enumerate(("The ferry timetable", "A library", "Parking", "School"))
+    )
+    body = (
+        "<div id='primary'><article class='post full'>"
+        f"<h1>Council votes to rebuild harbour bridge</h1>{_paragraphs(STORY[:3])}</article>"
+        f"<article class='post more'><h3>You may like</h3>{teasers}</article></div>"
+    )
+    text = extract_html(_html(body), "https://gazette.example/bridge").text
+    assert all(paragraph in text for paragraph in STORY[:3])
+    assert "another post on this site" not in text
+    assert "You may like" not in text
+
+
+def test_sibling_articles_without_a_longer_one_are_kept() -> None:
+    # a page that is itself a run of posts: nothing longer to prefer, so nothing is dropped
+    posts = "".join(f"<article><p>{paragraph}</p></article>" for paragraph in STORY)
+    text = extract_html(_html(f"<main>{posts}</main>"), "https://gazette.example/live").text
+    assert sum(paragraph in text for paragraph in STORY) >= 5
+
+
+def test_cross_links_prompts_and_credits_are_dropped() -> None:
+    body = (
+        "<article><h1>Council votes to rebuild harbour bridge</h1>"
+        f"<p>{STORY[0]}</p>"
+        "<p>Related: <a href='/tunnel'>Why the harbour tunnel plan was dropped</a></p>"
+        f"{_paragraphs(STORY[1:3])}"
+        "<p>Get the day's top stories right in your inbox. Sign up for our free newsletter.</p>"
+        f"{_paragraphs(STORY[3:])}"
+        "<h3>DON'T MISS</h3>"
+        "<p><a href='/a'>Ferry fares to rise in the new year</a></p>"
+        "<p><a href='/b'>Hospital opens a new children's ward</a></p>"
+        "<p>Reporting by Jane Doe; editing by John Roe</p>"
+        "<p>Email Jane Doe at jdoe@gazette.example or follow her on Twitter @janedoe.</p>"
+        "</article>"
+    )
+    text = extract_html(_html(body), "https://gazette.example/bridge").text
+    assert all(paragraph in text for paragraph in STORY), text
+    for unwanted in (
+        "Why the harbour tunnel plan was dropped",
+        "Sign up for our free newsletter",
+        "DON'T MISS",
+        "Ferry fares to rise",
+        "Reporting by Jane Doe",
+        "jdoe@gazette.example",
+    ):
+        assert unwanted not in text, unwanted
+    assert text.endswith(STORY[-1])
+
+
+def test_reporting_about_newsletters_and_emails_is_kept() -> None:
+    # the same words inside the story, or quoted, are not boilerplate
+    reporting = [
+        "The council said residents who sign up for its newsletter will get weekly updates "
+        "on the closures, and that about 4,000 people have done so since March, according "
+        "to figures released on Monday by the city's communications office, which also "
+        "runs the ferry information line and the roadworks map that residents rely on.",
+        "Campaigners wrote to the mayor at mayor@city.example asking for a public inquiry.",
+    ]
+    body = (
+        f"<article><h1>Council votes to rebuild harbour bridge</h1>{_paragraphs(STORY[:3])}"
+        f"<p>{reporting[0]}</p>"
+        "<p>The campaign group wrote:</p>"
+        "<blockquote><p>Related: the tunnel study, which the council never published.</p>"
+        "</blockquote>"
+        f"{_paragraphs(STORY[3:])}<p>{reporting[1]}</p><p>{STORY[0]}</p></article>"
+    )
+    text = extract_html(_html(body), "https://gazette.example/bridge").text
+    assert reporting[0] in text
+    assert reporting[1] in text  # a mid-story email, not a trailing contact line
+    assert "The campaign group wrote:\n> Related: the tunnel study" in text

@@ -14,11 +14,15 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml.etree import _Element
 
+from bot.pipeline.cleanup import is_boilerplate, is_related_label, is_trailer
+
 _SPACES = re.compile(r"[^\S\n]+")
 _NEWLINES_AROUND = re.compile(r" *\n *")
 # a trailing "See also:"-style lead-in whose link trafilatura dropped as boilerplate
 _DANGLING_LEAD_IN = re.compile(r"^(?:see,? also|related|read more|more)\b.{0,30}:$", re.IGNORECASE)
 _WORDS = re.compile(r"\w+")
+# under a "DON'T MISS" label, paragraphs mostly made of link text are links to other stories
+_LINKED = 0.6
 _BLOCK_TAGS = frozenset({"p", "head", "quote", "list", "table", "code"})
 
 
@@ -26,6 +30,7 @@ _BLOCK_TAGS = frozenset({"p", "head", "quote", "list", "table", "code"})
 class _Block:
     kind: str  # "p", "head", "quote", "list", "table", "code"
     text: str
+    linked: float = 0.0  # share of the text that is link text
 
 
 @dataclass(slots=True)
@@ -47,7 +52,31 @@ def body_to_text(body: _Element | None, base_url: str, title: str = "") -> BodyT
         _render_block(child, blocks, links, base_url)
     if blocks and blocks[0].kind == "head" and _same_words(blocks[0].text[2:], title):
         blocks.pop(0)
-    return BodyText(_join_blocks(blocks), _absolute_links(links, base_url))
+    return BodyText(_join_blocks(_drop_boilerplate(blocks)), _absolute_links(links, base_url))
+
+
+def _drop_boilerplate(blocks: list[_Block]) -> list[_Block]:
+    """Without cross-links, subscription prompts, related-story labels with the links under
+    them, and the contact or credit lines that end a story. Quotes, lists and tables are
+    never touched: only paragraphs and headings."""
+    kept: list[_Block] = []
+    under_label = False
+    for block in blocks:
+        if block.kind not in ("p", "head"):
+            under_label = False
+            kept.append(block)
+            continue
+        text = block.text[2:] if block.kind == "head" else block.text
+        if is_related_label(text):
+            under_label = True
+            continue
+        if (under_label and block.linked >= _LINKED) or is_boilerplate(text):
+            continue
+        under_label = False
+        kept.append(block)
+    while kept and kept[-1].kind == "p" and is_trailer(kept[-1].text):
+        kept.pop()
+    return kept
 
 
 def _same_words(heading: str, title: str) -> bool:
@@ -86,7 +115,12 @@ def _render_block(elem: _Element, out: list[_Block], links: list[str], base: str
     else:  # p and anything unexpected: a paragraph of inline text
         text = _inline(elem, links).strip()
         if text:
-            out.append(_Block("p", text))
+            out.append(_Block("p", text, _link_share(elem, text)))
+
+
+def _link_share(elem: _Element, text: str) -> float:
+    linked = sum(len("".join(ref.itertext()).strip()) for ref in elem.iter("ref"))
+    return min(1.0, linked / len(text)) if text else 0.0
 
 
 def _render_quote(elem: _Element, links: list[str], base: str) -> str:
