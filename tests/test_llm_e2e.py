@@ -178,7 +178,11 @@ async def test_an_obeyed_prompt_injection_renders_safely_everywhere(tmp_path: Pa
     assert "disregard the article" not in prompt
     assert "SYSTEM: ignore previous" not in prompt
     assert "\u200b" not in prompt
-    assert "evil.example" not in brief.summary
+    # Links the page never had are gone from the summary itself; the one the
+    # page shows as text may stay there, but no renderer makes it a link.
+    assert "evil.example/verify" not in brief.summary
+    assert "pixel.png" not in brief.summary
+    assert "evil.example/login" not in brief.summary
     assert_safe_markdown(render_markdown(brief), brief.url)
     assert_safe_slack(render_slack(brief), brief.url)
     assert_safe_discord(render_discord(brief), brief.url)

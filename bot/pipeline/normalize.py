@@ -29,6 +29,10 @@ _INVISIBLE = [
     *range(0x2066, 0x206A),
     *range(0xE0000, 0xE0080),
 ]
+# C0 controls other than tab and newline, and DEL: never part of readable text.
+_CONTROLS = [*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F]
+_STRIP_TABLE: dict[int, None] = dict.fromkeys([*_INVISIBLE, *_CONTROLS])
+
 _SINGLE_QUOTES = "‘’‚‛′`´"
 _DOUBLE_QUOTES = "“”„‟«»″〝〞＂"
 _DASHES = "‐‑‒–—―−﹘﹣－"
@@ -45,6 +49,15 @@ _QUOTE_PREFIX = re.compile(r"(?m)^[ \t]*(?:>[ \t]?)+")
 # Any spelling of an ellipsis becomes "... ": no space before, one after.
 _SPACED_ELLIPSIS = re.compile(r" ?\.(?: ?\.){2,} ?")
 _WHITESPACE = re.compile(r"\s+")
+
+
+def strip_invisible(text: str) -> str:
+    """``text`` without invisible, direction-changing or control characters.
+
+    Extraction applies it, so hidden text smuggled in zero-width or tag
+    characters never reaches a model; renderers apply it again to model output.
+    """
+    return text.translate(_STRIP_TABLE)
 
 
 def normalize_for_match(text: str) -> str:

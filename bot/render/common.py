@@ -18,19 +18,13 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from bot.pipeline.models import Brief
+from bot.pipeline.normalize import strip_invisible
 
 ZWSP = "\u200b"
 ELLIPSIS = "…"
 
 MODE_LABELS = {"llm": "AI summary", "extractive": "extractive summary, no AI"}
 
-# Invisible and direction-changing characters: they can hide or reorder text
-# (and split a mention so a naive filter misses it), so they go first.
-_INVISIBLE = re.compile(
-    "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
-    "\U000e0000-\U000e007f]"
-)
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 _MD_IMAGE = re.compile(r"!\[([^\]\n]*)\]\([^)\n]*\)")
 _MD_LINK = re.compile(r"\[([^\]\n]*)\]\([^)\n]*\)")
 _ANGLE_LINK = re.compile(r"<([a-z][a-z0-9+.-]*:[^|>\s]*)(?:\|([^>\n]*))?>", re.IGNORECASE)
@@ -54,10 +48,6 @@ _DOMAIN = re.compile(
 )
 _MENTION_AT = re.compile(r"@(?=\w)")
 _MENTION_BANG = re.compile(r"<(?=[!@#&/:]|t:)", re.IGNORECASE)
-
-
-def strip_invisible(text: str) -> str:
-    return _CONTROL.sub("", _INVISIBLE.sub("", text))
 
 
 def defang_links(text: str) -> str:
