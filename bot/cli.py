@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     discord = sub.add_parser("discord", help="Discord operations")
     discord_sub = discord.add_subparsers(dest="discord_command", required=True)
     discord_sub.add_parser("sync", help="register the slash commands with Discord (run once)")
+    from bot.digest.cli import add_digest_parser
+
+    add_digest_parser(sub)
     return parser
 
 
@@ -95,6 +98,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         print(f"Registered {count} slash commands with Discord.")
         return 0
     async with running_app(settings) as app:
+        if args.command == "digest":
+            from bot.digest.cli import run_digest_cli
+
+            return await run_digest_cli(app, args)
         if args.command == "summarize":
             return await _summarize(app, args.target, as_json=args.json)
         return await _extract(app, args.targets, args.format, args.out)

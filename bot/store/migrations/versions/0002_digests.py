@@ -99,7 +99,9 @@ def upgrade() -> None:
         sa.Column("canonical_url", sa.Text(), nullable=False),
         sa.Column("shared_at", _utc(), nullable=False),
         sa.Column("times", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("platform", "channel_id", "url_hash", name=op.f("pk_digest_shares")),
+        sa.PrimaryKeyConstraint(
+            "platform", "channel_id", "url_hash", name=op.f("pk_digest_shares")
+        ),
     )
     op.create_index(op.f("ix_digest_shares_shared_at"), "digest_shares", ["shared_at"])
 
