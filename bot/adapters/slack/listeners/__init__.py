@@ -1,0 +1,5 @@
+"""Bolt listeners, one module per trigger; each exposes ``register(bolt_app, briefer)``."""
+
+from bot.adapters.slack.listeners import commands, messages, reactions
+
+__all__ = ["commands", "messages", "reactions"]
