@@ -21,20 +21,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.errors import ChannelRateLimited, LimitReached, UserRateLimited
+from bot.timeutil import Clock, utc_now
 
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.store import Store
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
 
 WINDOW = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -43,10 +41,6 @@ KEEP_COUNTERS = timedelta(days=2)
 PURGE_EVERY = timedelta(hours=1)
 # Store keys are at most 255 characters; platform ids are short, but never trust input.
 MAX_PLAIN_KEY = 200
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _key(*parts: str) -> str:

@@ -1,7 +1,9 @@
 """``linkbrief run``: start every front end the settings configure, in one process.
 
-Slack and Discord run side by side when both are configured; with no chat
-tokens, the console front end reads stdin until it ends.
+Slack and Discord run side by side when both are configured, with the digest
+scheduler posting through them and, if ``OPS_HTTP_PORT`` asks for it, a
+standalone ``/healthz`` + ``/metrics`` server. With no chat tokens, the console
+front end reads stdin until it ends.
 """
 
 from __future__ import annotations
@@ -15,24 +17,41 @@ log = logging.getLogger(__name__)
 
 
 async def run_front_ends(app: App) -> None:
+    from bot.ops import start_ops_for
+
+    ops = await start_ops_for(app)
+    try:
+        await _run(app)
+    finally:
+        if ops is not None:
+            await ops.close()
+
+
+async def _run(app: App) -> None:
     settings = app.settings
+    posters: dict = {}  # platform -> digest poster, filled in by each front end
     tasks: list[asyncio.Task[None]] = []
     if settings.slack_enabled:
         from bot.adapters.slack import run_slack
 
-        tasks.append(asyncio.create_task(run_slack(app), name="slack"))
+        tasks.append(asyncio.create_task(run_slack(app, posters), name="slack"))
     if settings.discord_enabled:
         from bot.adapters.discord import run_discord
 
-        tasks.append(asyncio.create_task(run_discord(app), name="discord"))
+        tasks.append(asyncio.create_task(run_discord(app, posters), name="discord"))
     if not tasks:
         from bot.adapters.console import run_console
 
         await run_console(app)
         return
+    from bot.digest.scheduler import DigestScheduler
+
+    await asyncio.sleep(0)  # let each front end register its poster first
+    scheduler = DigestScheduler(app, posters)
+    tasks.append(asyncio.create_task(scheduler.run(), name="digests"))
     log.info("linkbrief running: %s", ", ".join(t.get_name() for t in tasks))
     try:
-        # If one front end dies, stop the others too rather than limp along.
+        # If one part dies, stop the others too rather than limp along.
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
             task.result()

@@ -35,6 +35,7 @@ from bot.digest.builder import build_digest, digest_window
 from bot.digest.models import Digest
 from bot.digest.poller import FeedPoller
 from bot.store.digests import DigestChannel, DigestStore, RunClaim
+from bot.timeutil import utc_now
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -67,10 +68,6 @@ class RunOutcome:
     status: str  # posted | empty | skipped | held | not_due | no_poster | lost | failed
     message_id: str = ""
     detail: str = ""
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def parse_hhmm(value: str) -> time:

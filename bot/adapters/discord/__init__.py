@@ -13,8 +13,11 @@ import logging
 import discord
 
 from bot.adapters.discord.bot import LinkbriefBot
+from bot.adapters.discord.briefing import PLATFORM
+from bot.adapters.discord.digest_poster import DiscordDigestPoster
 from bot.adapters.discord.endpoints import configure_endpoints
 from bot.app import App
+from bot.digest.scheduler import DigestPoster
 from bot.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -28,10 +31,15 @@ def _token(app: App) -> str:
     return app.settings.discord_token.get_secret_value()
 
 
-async def run_discord(app: App) -> None:
-    """Run the bot until cancelled; closes the gateway and HTTP session on the way out."""
+async def run_discord(app: App, posters: dict[str, DigestPoster] | None = None) -> None:
+    """Run the bot until cancelled; closes the gateway and HTTP session on the way out.
+
+    ``posters`` (the digest scheduler's) gets this bot's digest poster.
+    """
     configure_endpoints(app.settings)
     bot = LinkbriefBot(app)
+    if posters is not None:
+        posters[PLATFORM] = DiscordDigestPoster(bot)
     try:
         async with bot:
             await bot.start(_token(app))

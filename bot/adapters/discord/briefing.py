@@ -21,6 +21,7 @@ import asyncio
 import logging
 import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import discord
@@ -30,6 +31,8 @@ from bot.errors import LinkbriefError
 from bot.pipeline.urls import canonical_url, links_in_message
 from bot.render.common import host_of
 from bot.render.discord import render_discord, render_discord_error, render_discord_placeholder
+from bot.store.digests import record_shared_link
+from bot.timeutil import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,15 @@ _BARE_URL = re.compile(r"(?<![<\w])(https?://[^\s<>]+)", re.IGNORECASE)
 
 Rendered = dict[str, Any]
 Target = discord.abc.Messageable
+
+
+@dataclass(frozen=True, slots=True)
+class Asker:
+    """Who asked for a brief: the guild (model budget), channel and user (rate limits)."""
+
+    guild_id: str = ""
+    channel_id: str = ""
+    user_id: str = ""
 
 
 def claim_key(message_id: int, link: str) -> str:
@@ -122,7 +134,11 @@ class Briefer:
         if message.channel.id in self.forbidden:
             log.debug("message %s skipped: channel %s refused us", message.id, message.channel.id)
             return 0
-        settings = await self.app.store.get_channel(PLATFORM, str(_settings_channel(message)))
+        channel_id = str(_settings_channel(message))
+        # The day's shares feed the channel's digest, whether or not links are auto-briefed.
+        for link in links:
+            await record_shared_link(self.app.store, PLATFORM, channel_id, link, utc_now())
+        settings = await self.app.store.get_channel(PLATFORM, channel_id)
         if not settings.auto:
             log.debug("message %s skipped: auto is off in its channel", message.id)
             return 0
@@ -138,8 +154,13 @@ class Briefer:
         if dropped and placeholders:
             note = f"Only the first {len(links)} links are briefed; {dropped} more skipped."
             await self._send(target, message, {"content": note})
+        asker = Asker(
+            guild_id=str(message.guild.id) if message.guild else "",
+            channel_id=channel_id,
+            user_id=str(message.author.id),
+        )
         await asyncio.gather(
-            *(self._fill(ph, link, several=len(mine) > 1) for ph, link in placeholders)
+            *(self._fill(ph, link, asker, several=len(mine) > 1) for ph, link in placeholders)
         )
         return len(placeholders)
 
@@ -178,8 +199,10 @@ class Briefer:
             posted.append((placeholder, link))
         return posted
 
-    async def _fill(self, placeholder: discord.Message, link: str, *, several: bool) -> None:
-        rendered = await self.render_link(link, label=several)
+    async def _fill(
+        self, placeholder: discord.Message, link: str, asker: Asker, *, several: bool
+    ) -> None:
+        rendered = await self.render_link(link, asker=asker, label=several)
         try:
             await placeholder.edit(**_edit_kwargs(rendered))
         except discord.Forbidden:
@@ -212,10 +235,22 @@ class Briefer:
         return None
 
     # --- shared ----------------------------------------------------------------
-    async def render_link(self, link: str, *, label: bool = False) -> Rendered:
-        """The brief of ``link`` as a rendered dict, or the friendly error in its place."""
+    async def render_link(
+        self, link: str, *, asker: Asker | None = None, label: bool = False
+    ) -> Rendered:
+        """The brief of ``link`` as a rendered dict, or the friendly error in its place.
+
+        ``asker`` is whose rate limits and whose guild's model budget apply.
+        """
+        asker = asker or Asker()
         try:
-            brief = await self.app.service.brief_url(canonical_url(link))
+            brief = await self.app.brief_link(
+                canonical_url(link),
+                platform=PLATFORM,
+                team_id=asker.guild_id,
+                channel_id=asker.channel_id,
+                user_id=asker.user_id,
+            )
         except LinkbriefError as exc:
             prefix = f"{host_of(link) or link}: " if label else ""
             return render_discord_error(prefix + exc.message)

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.adapters.slack.briefing import PLATFORM
+from bot.adapters.slack.digest_poster import SlackDigestPoster
 from bot.adapters.slack.frontend import EVENTS_PATH, SlackFrontEnd, build_http_app
 from bot.app import App
+from bot.digest.scheduler import DigestPoster
 
 __all__ = ["EVENTS_PATH", "SlackFrontEnd", "build_http_app", "build_slack", "run_slack"]
 
@@ -20,9 +23,14 @@ def build_slack(app: App, **options: object) -> SlackFrontEnd:
     return SlackFrontEnd(app, **options)  # type: ignore[arg-type]
 
 
-async def run_slack(app: App) -> None:
-    """Run the Slack front end until cancelled, then shut it down cleanly."""
+async def run_slack(app: App, posters: dict[str, DigestPoster] | None = None) -> None:
+    """Run the Slack front end until cancelled, then shut it down cleanly.
+
+    ``posters`` (the digest scheduler's) gets this front end's digest poster.
+    """
     front_end = SlackFrontEnd(app)
+    if posters is not None:
+        posters[PLATFORM] = SlackDigestPoster(front_end.client)
     try:
         await front_end.start()
         await asyncio.Event().wait()

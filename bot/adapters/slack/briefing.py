@@ -61,6 +61,10 @@ ACK_BUDGET_S = 0.1
 LATE_LOG_EVERY_S = 10.0
 POST_CONCURRENCY = 16
 BRIEF_CONCURRENCY = 8
+# Brief slots per model slot (LLM_CONCURRENCY): while one wave of briefs waits on
+# the model, the next is fetched and extracted. With 8 fixed slots, 200 links on a
+# 1 s model took 25 waves (27.5 s) though LLM_CONCURRENCY=32 allows 7 (bench/concurrency.py).
+BRIEFS_PER_MODEL_SLOT = 2
 
 ResumeHandler = Callable[[str, dict[str, Any]], Awaitable[None]]
 
@@ -74,6 +78,8 @@ class LinkJob:
     url: str
     thread_ts: str | None = None
     response_url: str | None = None  # slash commands: where to answer if we can't post
+    team_id: str = ""  # whose daily model budget and rate limits apply
+    user_id: str = ""
 
     def to_payload(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,6 +92,8 @@ class LinkJob:
             url=str(payload["url"]),
             thread_ts=payload.get("thread_ts"),
             response_url=payload.get("response_url"),
+            team_id=str(payload.get("team_id") or ""),
+            user_id=str(payload.get("user_id") or ""),
         )
 
 
@@ -123,7 +131,7 @@ class Briefer:
         client: AsyncWebClient,
         *,
         post_concurrency: int = POST_CONCURRENCY,
-        brief_concurrency: int = BRIEF_CONCURRENCY,
+        brief_concurrency: int | None = None,
     ) -> None:
         self.app = app
         self.client = client
@@ -131,6 +139,9 @@ class Briefer:
         # and the database pool that acknowledging the next event needs. Placeholders
         # have their own slots, so they still go out while briefs wait their turn.
         self._post_slots = asyncio.Semaphore(post_concurrency)
+        if brief_concurrency is None:
+            model_slots = app.settings.llm_concurrency
+            brief_concurrency = max(BRIEF_CONCURRENCY, BRIEFS_PER_MODEL_SLOT * model_slots)
         self._brief_slots = asyncio.Semaphore(brief_concurrency)
         self.pacer = LoopPacer()
         self.placeholders = InFlight()
@@ -240,7 +251,7 @@ class Briefer:
             # posted and the event loop has room, so a burst shows "Reading…" at once.
             await self.placeholders.idle()
             await self.pacer.calm()
-            message = await self._brief_message(job.url)
+            message = await self._brief_message(job)
             await self._update(job, placeholder_ts, message)
 
     async def _claim_and_post(self, job: LinkJob) -> str | None:
@@ -266,10 +277,17 @@ class Briefer:
             return None
         return str(response["ts"])
 
-    async def _brief_message(self, url: str) -> dict[str, Any]:
+    async def _brief_message(self, job: LinkJob) -> dict[str, Any]:
         """The rendered brief, or the rendered friendly error; never raises for a bad link."""
+        url = job.url
         try:
-            brief = await self.app.service.brief_url(url)
+            brief = await self.app.brief_link(
+                url,
+                platform=PLATFORM,
+                team_id=job.team_id,
+                channel_id=job.channel,
+                user_id=job.user_id,
+            )
             return render_slack(brief)
         except LinkbriefError as exc:
             log.info("slack: no brief for %s: %s", host_of(url), exc.kind)

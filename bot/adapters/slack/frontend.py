@@ -19,6 +19,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.adapters.slack.app import build_bolt_app, build_web_client
 from bot.adapters.slack.briefing import Briefer
 from bot.app import App
+from bot.ops.http import add_ops_routes
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ class SlackFrontEnd:
         self.briefer = Briefer(app, self.client)
         self.bolt_app = build_bolt_app(self.settings, self.client, self.briefer)
         self.http_app = build_http_app(self.bolt_app)
+        # One port for Slack's events and the operators' /healthz and /metrics.
+        add_ops_routes(self.http_app, app.metrics, app.health)
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
 

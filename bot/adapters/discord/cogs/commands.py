@@ -14,7 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.adapters.discord.briefing import NO_MENTIONS, PLATFORM, Briefer, send_kwargs
+from bot.adapters.discord.briefing import NO_MENTIONS, PLATFORM, Asker, Briefer, send_kwargs
 from bot.errors import InvalidURL
 from bot.pipeline.urls import links_in_message
 from bot.render.discord import render_discord_error
@@ -42,7 +42,12 @@ class CommandsCog(commands.Cog):
         await interaction.response.defer(thinking=True)
         links, _ = links_in_message(url, 1)
         if links:
-            rendered = await self.briefer.render_link(links[0])
+            asker = Asker(
+                guild_id=str(interaction.guild_id or ""),
+                channel_id=str(interaction.channel_id or ""),
+                user_id=str(interaction.user.id),
+            )
+            rendered = await self.briefer.render_link(links[0], asker=asker)
         else:
             rendered = render_discord_error(InvalidURL.default_message)
         kwargs = send_kwargs(rendered)

@@ -9,11 +9,15 @@ brief, exactly as for a link posted in the channel.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.adapters.slack.briefing import PLATFORM, Briefer, LinkJob
+from bot.digest.commands import handle_digest_command
+
+log = logging.getLogger(__name__)
 
 
 def help_text(reaction: str) -> str:
@@ -24,6 +28,8 @@ def help_text(reaction: str) -> str:
         "• `/linkbrief auto on`: brief every link posted in this channel (the default)\n"
         "• `/linkbrief auto off`: brief links only when asked\n"
         f"• react with :{reaction}: to a message: brief the links in it\n"
+        "• `/linkbrief digest add <feed or site url>`: a daily digest in this channel "
+        "(`digest help` for more)\n"
         "• `/linkbrief help`: this help"
     )
 
@@ -41,17 +47,42 @@ def command_key(channel: str, trigger_id: str, url: str) -> str:
     return f"slack:cmd:{channel}:{trigger_id}:{url}"
 
 
+async def answer_digest(
+    briefer: Briefer, respond: AsyncRespond, channel: str, user: str, args: str
+) -> None:
+    """``/linkbrief digest …``: acknowledged already; the answer goes to the caller only."""
+    try:
+        reply = await handle_digest_command(briefer.app, PLATFORM, channel, args, user_id=user)
+    except Exception:  # a bug must still get an answer, not silence
+        log.exception("slack: digest command failed")
+        await respond(text=briefer.generic_error, response_type="ephemeral")
+        return
+    if reply.digest is not None:
+        await respond(**reply.digest.slack, response_type="ephemeral")
+    else:
+        await respond(text=reply.text, response_type="ephemeral")
+
+
 def register(bolt_app: AsyncApp, briefer: Briefer) -> None:
     store = briefer.app.store
     reaction = briefer.app.settings.slack_trigger_reaction.strip(":")
     usage = help_text(reaction)
 
-    async def on_linkbrief(ack: AsyncAck, command: dict[str, Any]) -> None:
+    async def on_linkbrief(ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any]) -> None:
         text = str(command.get("text") or "").strip()
         words = text.lower().split()
         channel = str(command.get("channel_id") or "")
         if not words or words[0] == "help":
             await ack(text=usage)
+            return
+        if words[0] == "digest":
+            # Adding a feed fetches it, which can take longer than Slack's 3 s.
+            await ack()
+            user = str(command.get("user_id") or "")
+            briefer.spawn(
+                answer_digest(briefer, respond, channel, user, text[len("digest") :].strip()),
+                name="slack-digest-command",
+            )
             return
         if words[0] == "auto":
             if len(words) == 2 and words[1] in ("on", "off"):
@@ -72,6 +103,8 @@ def register(bolt_app: AsyncApp, briefer: Briefer) -> None:
             channel=channel,
             url=links[0],
             response_url=command.get("response_url"),
+            team_id=str(command.get("team_id") or ""),
+            user_id=str(command.get("user_id") or ""),
         )
         # Persisted and started before the acknowledgement, so nothing is lost in between.
         key = f"slack:cmd:{trigger_id}"

@@ -15,6 +15,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot.adapters.slack.briefing import PLATFORM, Briefer, LinkJob, event_key, message_key
+from bot.store.digests import record_shared_link
+from bot.timeutil import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +60,12 @@ def register(bolt_app: AsyncApp, briefer: Briefer) -> None:
         if not links or not channel or not ts:
             return
         if not (await store.get_channel(PLATFORM, channel)).auto:
+            briefer.spawn(record_shares(channel, links), name="slack-shares")
             return
+        team, user = str(body.get("team_id") or ""), str(event.get("user") or "")
         jobs = [
             LinkJob(key=message_key(channel, ts, url), channel=channel, url=url,
-                    thread_ts=thread_of(event))
+                    thread_ts=thread_of(event), team_id=team, user_id=user)
             for url in links
         ]  # fmt: skip
         # One write per event: the event_id is the pending key, so a retry or a
@@ -69,8 +73,14 @@ def register(bolt_app: AsyncApp, briefer: Briefer) -> None:
         key = event_key(str(body.get("event_id") or f"{channel}:{ts}"))
         if await briefer.accept(key, jobs):
             briefer.start(key, jobs)
+            # After the ack-critical write: the day's shares feed the channel's digest.
+            briefer.spawn(record_shares(channel, links), name="slack-shares")
         else:
             log.info("slack: event redelivered, already accepted")
+
+    async def record_shares(channel: str, links: list[str]) -> None:
+        for url in links:
+            await record_shared_link(store, PLATFORM, channel, url, utc_now())
 
     async def handled() -> None:
         """Nothing left to do: the middleware accepted and started the work."""

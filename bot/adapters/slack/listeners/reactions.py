@@ -43,7 +43,13 @@ def register(bolt_app: AsyncApp, briefer: Briefer) -> None:
         if not channel or not ts:
             return
         key = event_key(str(body.get("event_id") or f"reaction:{channel}:{ts}"))
-        payload = {"kind": "reaction", "channel": channel, "ts": ts}
+        payload = {
+            "kind": "reaction",
+            "channel": channel,
+            "ts": ts,
+            "team_id": str(body.get("team_id") or ""),
+            "user_id": str(event.get("user") or ""),  # who asked, by reacting
+        }
         if await briefer.add_pending(key, payload):
             briefer.spawn(brief_reacted(key, payload), name="slack-reaction")
 
@@ -61,7 +67,9 @@ def register(bolt_app: AsyncApp, briefer: Briefer) -> None:
         if message is not None and is_person_message(message | {"type": "message"}, None):
             jobs = [
                 LinkJob(key=message_key(channel, ts, url), channel=channel, url=url,
-                        thread_ts=thread_of(message | {"ts": ts}))
+                        thread_ts=thread_of(message | {"ts": ts}),
+                        team_id=str(payload.get("team_id") or ""),
+                        user_id=str(payload.get("user_id") or ""))
                 for url in briefer.links(str(message.get("text") or ""))
             ]  # fmt: skip
         # The link claims are shared with the auto path: a link already briefed is skipped.
