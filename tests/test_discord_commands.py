@@ -18,6 +18,9 @@ DEFERRED_CHANNEL_MESSAGE = 5
 CHANNEL_MESSAGE = 4
 
 
+EPHEMERAL = 1 << 6
+
+
 @pytest.fixture
 async def stack(tmp_path: Path) -> Any:
     async with DiscordStack(tmp_path) as stack:
@@ -107,9 +110,10 @@ async def test_sync_registers_the_commands_on_request(stack: DiscordStack) -> No
     by_name = {c["name"]: c for c in put.json}
     assert count == len(put.json) == 2
     assert [o["name"] for o in by_name["summarize"]["options"]] == ["url"]
-    [auto] = by_name["linkbrief"]["options"]
-    assert auto["name"] == "auto"
-    assert [c["value"] for c in auto["options"][0]["choices"]] == ["on", "off"]
+    subcommands = {o["name"]: o for o in by_name["linkbrief"]["options"]}
+    assert set(subcommands) == {"auto", "digest"}
+    assert [c["value"] for c in subcommands["auto"]["options"][0]["choices"]] == ["on", "off"]
+    assert [o["name"] for o in subcommands["digest"]["options"]] == ["command"]
     # Only people who manage the channel may change its setting.
     assert int(by_name["linkbrief"]["default_member_permissions"]) == 1 << 4
     assert not fake.identifies  # REST only: sync never opens the gateway
@@ -131,9 +135,48 @@ async def test_a_replayed_interaction_is_answered_once(stack: DiscordStack) -> N
     token = interaction["token"]
     # Both answers have arrived (in either order) before counting the replayed one's.
     await fake.wait_for(
-        lambda: fake.calls("POST", rf"/webhooks/\d+/{sentinel}")
-        and fake.calls("POST", rf"/webhooks/\d+/{token}")
+        lambda: (
+            fake.calls("POST", rf"/webhooks/\d+/{sentinel}")
+            and fake.calls("POST", rf"/webhooks/\d+/{token}")
+        )
     )
 
     assert len(fake.calls("POST", rf"/interactions/\d+/{token}/callback")) == 1
     assert len(fake.calls("POST", rf"/webhooks/\d+/{token}")) == 1
+
+
+def _digest(command: str) -> list[dict[str, Any]]:
+    return [
+        {"type": 1, "name": "digest", "options": [{"type": 3, "name": "command", "value": command}]}
+    ]
+
+
+async def test_digest_commands_answer_only_the_caller(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from tests.digest_support import items
+    from tests.servers.feed_server import RSS, FeedServer, rss_feed
+
+    async with FeedServer(host="127.0.0.3") as feeds, DiscordStack(tmp_path) as stack:
+        base = feeds.url("/")
+        news = items("news", 3, datetime.now(UTC))
+        feeds.set_feed("news", rss_feed("Harbour Herald", base, news, base), RSS)
+        fake = stack.fake
+        await stack.start_bot(fetch_allowed_private_hosts="127.0.0.2,127.0.0.3")
+        feed_url = feeds.url("/feeds/news")
+        answers = []
+        for command in (f"add {feed_url}", "list", "preview"):
+            token = await _run_command(stack, "linkbrief", _digest(command))
+            [callback] = fake.calls("POST", rf"/interactions/\d+/{token}/callback")
+            assert callback.json["type"] == DEFERRED_CHANNEL_MESSAGE
+            assert callback.json["data"]["flags"] & EPHEMERAL
+            [followup] = await fake.wait_for(
+                lambda t=token: fake.calls("POST", rf"/webhooks/\d+/{t}")
+            )
+            assert followup.json["flags"] & EPHEMERAL
+            assert followup.json["allowed_mentions"] == {"parse": []}
+            answers.append(followup.json)
+        assert "/feeds/news" in answers[1]["content"]
+        assert answers[2]["embeds"], answers[2]
+        # Nothing went to the channel itself.
+        assert not fake.calls("POST", rf"/channels/{fake.p.channel_id}/messages")

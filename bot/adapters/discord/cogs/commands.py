@@ -1,4 +1,8 @@
-"""Slash commands: ``/summarize url:`` and ``/linkbrief auto on|off``.
+"""Slash commands: ``/summarize url:``, ``/linkbrief auto on|off`` and ``/linkbrief digest``.
+
+``/linkbrief digest command:`` takes the same words as Slack's
+``/linkbrief digest …`` (``add <url>``, ``list``, ``time 08:30 Europe/Berlin``,
+``preview``…) and answers only the caller.
 
 ``/summarize`` is deferred at once (Discord allows 3 s for the first answer, a
 brief takes longer), then answered with a follow-up. The per-channel ``auto``
@@ -8,6 +12,7 @@ process. Commands reach Discord only through ``linkbrief discord sync``.
 
 from __future__ import annotations
 
+import logging
 from typing import Literal
 
 import discord
@@ -15,9 +20,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.adapters.discord.briefing import NO_MENTIONS, PLATFORM, Asker, Briefer, send_kwargs
-from bot.errors import InvalidURL
+from bot.digest.commands import handle_digest_command
+from bot.errors import InvalidURL, LinkbriefError
 from bot.pipeline.urls import links_in_message
 from bot.render.discord import render_discord_error
+
+log = logging.getLogger(__name__)
 
 
 class CommandsCog(commands.Cog):
@@ -68,6 +76,39 @@ class CommandsCog(commands.Cog):
             else "I'll stop briefing links here; `/summarize` still works."
         )
         await interaction.response.send_message(text, allowed_mentions=NO_MENTIONS)
+
+    @linkbrief.command(name="digest", description="This channel's daily digest of feeds and links")
+    @app_commands.describe(
+        command="add <url> · remove <url> · list · time 08:30 Europe/Berlin · preview · stop"
+    )
+    async def digest(self, interaction: discord.Interaction, command: str) -> None:
+        # Adding a feed fetches it: defer (privately) at once, answer in a follow-up.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        channel = interaction.channel
+        channel_id = interaction.channel_id or 0
+        if isinstance(channel, discord.Thread) and channel.parent_id:
+            channel_id = channel.parent_id
+        try:
+            reply = await handle_digest_command(
+                self.briefer.app,
+                PLATFORM,
+                str(channel_id),
+                command,
+                user_id=str(interaction.user.id),
+            )
+        except Exception:  # a bug still gets an answer, not "the application did not respond"
+            log.exception("digest command failed")
+            rendered = render_discord_error(LinkbriefError.default_message)
+        else:
+            rendered = reply.digest.discord if reply.digest else render_discord_text(reply.text)
+        kwargs = send_kwargs(rendered)
+        kwargs["content"] = kwargs["content"] or discord.utils.MISSING
+        await interaction.followup.send(ephemeral=True, **kwargs)
+
+
+def render_discord_text(text: str) -> dict:
+    """A command's plain answer, as a message dict (the text is our own wording)."""
+    return {"content": text[:2000], "embeds": []}
 
 
 async def setup(bot: commands.Bot) -> None:
