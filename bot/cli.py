@@ -99,9 +99,13 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     async with running_app(settings) as app:
         if args.command == "digest":
+            from bot.adapters.posters import rest_posters
             from bot.digest.cli import run_digest_cli
 
-            return await run_digest_cli(app, args)
+            if args.verb != "run-now":
+                return await run_digest_cli(app, args)
+            async with rest_posters(app) as posters:
+                return await run_digest_cli(app, args, posters)
         if args.command == "summarize":
             return await _summarize(app, args.target, as_json=args.json)
         return await _extract(app, args.targets, args.format, args.out)

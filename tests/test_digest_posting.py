@@ -107,3 +107,42 @@ async def test_discord_digest_is_posted_once_with_a_nonce(tmp_path: Path) -> Non
         assert body["nonce"] and body["enforce_nonce"] is True
         assert body["allowed_mentions"] == {"parse": []}
         assert body["embeds"] and "Daily digest" in str(body["embeds"][0])
+
+
+async def test_cli_run_now_posts_through_the_slack_web_api_once(tmp_path: Path) -> None:
+    import os
+    import sys
+
+    from tests.servers.slack_api import BOT_TOKEN, SlackApiServer
+
+    async with FeedServer(host="127.0.0.3") as feeds, SlackApiServer() as api:
+        base = feeds.url("/")
+        news = items("a", 3, datetime.now(UTC) - timedelta(hours=1))
+        feeds.set_feed("a", rss_feed("Outlet A", base, news, base), RSS)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
+        env |= {
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
+            "FETCH_ALLOWED_PRIVATE_HOSTS": "127.0.0.3",
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_MODE": "http",
+            "SLACK_SIGNING_SECRET": "not-used-by-run-now",
+            "SLACK_API_BASE_URL": api.url,
+        }
+
+        async def cli(*args: str) -> tuple[int, str]:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "digest", *args, env=env, cwd=tmp_path,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            )  # fmt: skip
+            out, _ = await proc.communicate()
+            return proc.returncode or 0, out.decode()
+
+        code, out = await cli("add", "--channel", "slack:C0001", feeds.url("/feeds/a"))
+        assert code == 0, out
+        code, out = await cli("run-now", "--channel", "slack:C0001")
+        assert code == 0, out
+        code, out = await cli("run-now", "--channel", "slack:C0001")
+        assert code == 0, out
+        posts = api.calls_to("chat.postMessage")
+        assert len(posts) == 1
+        assert posts[0].params["channel"] == "C0001" and posts[0].params["blocks"]

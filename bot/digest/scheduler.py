@@ -11,7 +11,7 @@ For each subscribed channel, on every tick:
    stored), fences again (``begin_posting``: still the owner, lease still
    valid), posts, and marks the run posted with the platform's message id.
 
-What remains (see docs/digest.md): a crash after the platform accepted the
+What remains (see README, "Daily digests"): a crash after the platform accepted the
 post but before ``mark_posted`` leaves the run in "posting"; the next owner
 asks the poster's optional ``find_posted`` whether the message is already
 there, and posts again only if it cannot tell. Slack's chat.postMessage has

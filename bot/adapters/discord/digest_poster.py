@@ -21,11 +21,13 @@ READY_TIMEOUT_S = 60.0
 
 
 class DiscordDigestPoster:
-    def __init__(self, bot: discord.Client) -> None:
+    def __init__(self, bot: discord.Client, *, gateway: bool = True) -> None:
         self.bot = bot
+        self.gateway = gateway  # False: a REST-only login (one-shot CLI), never "ready"
 
     async def post_digest(self, channel_id: str, digest: Digest) -> str:
-        await asyncio.wait_for(self.bot.wait_until_ready(), READY_TIMEOUT_S)
+        if self.gateway:
+            await asyncio.wait_for(self.bot.wait_until_ready(), READY_TIMEOUT_S)
         channel = self.bot.get_channel(int(channel_id)) or await self.bot.fetch_channel(
             int(channel_id)
         )
