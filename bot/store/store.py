@@ -5,6 +5,9 @@ ON CONFLICT, UPDATE … WHERE), never a read followed by a write, so the answers
 hold across tasks and across processes sharing the database. Times are
 computed here, in aware UTC, rather than by the database, so SQLite and
 PostgreSQL behave the same.
+
+Every call is one transaction, retried a bounded number of times when the
+database is locked or the connection was lost (``bot.store.retry``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.pipeline.models import Brief
 from bot.store.db import create_engine, insert_for, migrate
+from bot.store.retry import retrying
 from bot.store.tables import (
     MAX_COUNTER_KEY,
     BriefRow,
@@ -83,6 +87,7 @@ class Store:
 
     # --- brief cache (bot.pipeline.contracts.BriefCache) -------------------
 
+    @retrying
     async def get_brief(self, canonical_url: str, max_age_s: float) -> Brief | None:
         """The cached brief for ``canonical_url`` if younger than ``max_age_s``."""
         cutoff = _ago(max_age_s)
@@ -100,6 +105,7 @@ class Store:
             log.warning("cached brief for %s does not parse; ignoring it", canonical_url)
             return None
 
+    @retrying
     async def put_brief(self, brief: Brief, key: str | None = None) -> None:
         """Cache ``brief`` under ``key`` (default: its canonical URL), replacing any older one.
 
@@ -124,6 +130,7 @@ class Store:
             )
             await conn.execute(stmt)
 
+    @retrying
     async def purge_briefs(self, older_than_s: float) -> int:
         """Drop briefs cached more than ``older_than_s`` ago; returns how many."""
         cutoff = _ago(older_than_s)
@@ -133,6 +140,7 @@ class Store:
 
     # --- exactly-once claims ------------------------------------------------
 
+    @retrying
     async def claim_once(self, key: str, *, ttl_s: float = DEFAULT_CLAIM_TTL_S) -> bool:
         """Record ``key``; True only for the first caller while the claim lives.
 
@@ -158,10 +166,27 @@ class Store:
             won = (await conn.execute(stmt)).first()
         return won is not None
 
+    @retrying
     async def release(self, key: str) -> None:
         """Undo a claim (the work failed before anything was posted), so a retry may run."""
         async with self._engine.begin() as conn:
             await conn.execute(delete(ClaimRow).where(ClaimRow.key_hash == digest(key)))
+
+    @retrying
+    @retrying
+    async def renew_claims(self, keys: list[str], ttl_s: float) -> int:
+        """Push the expiry of the live claims among ``keys`` to ``ttl_s`` from now (a lease's
+        heartbeat); returns how many were still held. An expired claim is not revived."""
+        if not keys:
+            return 0
+        now = _now()
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(ClaimRow)
+                .where(ClaimRow.key_hash.in_([digest(k) for k in keys]), ClaimRow.expires_at > now)
+                .values(expires_at=now + timedelta(seconds=ttl_s))
+            )
+        return result.rowcount
 
     async def purge_claims(self) -> int:
         """Drop expired claims; returns how many."""
@@ -171,6 +196,7 @@ class Store:
 
     # --- pending work -------------------------------------------------------
 
+    @retrying
     async def add_pending(self, key: str, payload: dict[str, Any]) -> bool:
         """Persist work before acknowledging it; False if ``key`` is already pending or done."""
         async with self._engine.begin() as conn:
@@ -183,6 +209,7 @@ class Store:
             added = (await conn.execute(stmt)).first()
         return added is not None
 
+    @retrying
     async def pending(self, limit: int = 100) -> list[tuple[str, dict[str, Any]]]:
         """Unfinished work, oldest first, as ``(key, payload)``."""
         query = (
@@ -195,6 +222,34 @@ class Store:
             rows = (await conn.execute(query)).all()
         return [(key, payload) for key, payload in rows]
 
+    @retrying
+    async def get_pending(self, key: str) -> tuple[dict[str, Any], bool] | None:
+        """``(payload, finished)`` of one item, or None if ``key`` was never added."""
+        query = select(PendingRow.payload, PendingRow.finished_at).where(
+            PendingRow.key_hash == digest(key)
+        )
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        return row[0], row[1] is not None
+
+    @retrying
+    async def put_pending(self, key: str, payload: dict[str, Any]) -> None:
+        """Record progress: create ``key`` with ``payload``, or replace the payload of an
+        unfinished item. A finished item keeps its payload (finished is final)."""
+        async with self._engine.begin() as conn:
+            stmt = insert_for(conn, PendingRow).values(
+                key_hash=digest(key), key=key, payload=payload, created_at=_now()
+            )
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[PendingRow.key_hash],
+                set_={"payload": stmt.excluded.payload},
+                where=PendingRow.finished_at.is_(None),
+            )
+            await conn.execute(stmt)
+
+    @retrying
     async def finish_pending(self, key: str) -> None:
         """Mark work done: it leaves ``pending()`` and its key cannot be added again."""
         async with self._engine.begin() as conn:
@@ -204,6 +259,7 @@ class Store:
                 .values(finished_at=_now())
             )
 
+    @retrying
     async def purge_pending(self, older_than_s: float = DEFAULT_CLAIM_TTL_S) -> int:
         """Forget work finished more than ``older_than_s`` ago; returns how many."""
         cutoff = _ago(older_than_s)
@@ -213,6 +269,7 @@ class Store:
 
     # --- channel settings ---------------------------------------------------
 
+    @retrying
     async def get_channel(self, platform: str, channel_id: str) -> ChannelSettings:
         query = select(ChannelRow.auto).where(
             ChannelRow.platform == platform, ChannelRow.channel_id == channel_id
@@ -223,6 +280,7 @@ class Store:
             return ChannelSettings(platform, channel_id)
         return ChannelSettings(platform, channel_id, auto=bool(auto))
 
+    @retrying
     async def set_channel_auto(self, platform: str, channel_id: str, auto: bool) -> None:
         async with self._engine.begin() as conn:
             stmt = insert_for(conn, ChannelRow).values(
@@ -236,6 +294,7 @@ class Store:
 
     # --- counters -----------------------------------------------------------
 
+    @retrying
     async def incr_counter(self, key: str, window_start: datetime, amount: int = 1) -> int:
         """Add ``amount`` to the count for ``(key, window_start)``; returns the new total."""
         if window_start.tzinfo is None or window_start.utcoffset() is None:
@@ -253,6 +312,7 @@ class Store:
             total = (await conn.execute(stmt)).scalar_one()
         return int(total)
 
+    @retrying
     async def purge_counters(self, before: datetime) -> int:
         """Drop counters whose window started before ``before``; returns how many."""
         async with self._engine.begin() as conn:

@@ -104,7 +104,8 @@ class ForbiddenChannels:
         log.log(
             self._level,
             "Discord refused to let me %s in channel %s (403: missing permission); "
-            "not trying that there for %d minutes. See docs/discord.md for the permissions.",
+            "not trying that there for %d minutes. "
+            "The README's Discord section lists the permissions needed.",
             what,
             channel_id,
             self._ttl_s // 60,

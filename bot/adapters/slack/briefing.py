@@ -1,20 +1,32 @@
 """The one Slack briefing flow every trigger shares: placeholder → brief → update.
 
-Exactly-once works in two steps, both through the store:
+Exactly-once works in three steps, all through the store:
 
 1. *accept* (before Slack is acknowledged): the request becomes one pending
    item keyed by its ``event_id`` (``slack:event:<id>``) listing its link jobs;
    ``add_pending`` is first-caller-wins, so a retry or a Socket Mode
    redelivery of the same event adds nothing — one write per event;
-2. *run* (in the background): each link job first takes ``claim_once`` on
-   ``slack:msg:<channel>:<ts>:<canonical link>``, shared by every trigger, and
-   only the winner posts the placeholder, builds the brief and updates the
-   placeholder. The pending item is finished when all its links are.
+2. *run* (in the background): each link job takes a *lease* on
+   ``slack:msg:<channel>:<ts>:<canonical link>``, shared by every trigger
+   (``bot.store.leases``: a claim renewed by a heartbeat while the job runs).
+   The holder posts the placeholder, records its ``ts`` as the link's
+   progress, builds the brief, updates the placeholder and marks the link
+   finished. A job that finds the lease held waits: for "finished" (then it has
+   nothing to do) or for the lease to lapse (its holder died: take over).
+   The pending item is finished when all its links are.
+3. *recover*: on start, ``resume_pending`` runs again what a previous process
+   accepted but did not finish. A link with a recorded placeholder is finished
+   by updating that placeholder (``chat.update`` never adds a message). A link
+   taken over without a recorded placeholder (the process died between posting
+   and recording) is looked up in the thread first: every placeholder carries
+   message metadata naming its link, so it is found and updated rather than
+   posted again.
 
-On start, ``resume_pending`` runs again what a previous process accepted but
-did not finish. A link whose claim is already taken is skipped: it was briefed,
-or was interrupted after its claim and may have a placeholder in the thread —
-a missing brief is better than a second reply.
+The remaining window: Slack accepted a ``chat.postMessage`` but the process
+died before reading the answer *and* the message is not yet visible to
+``conversations.replies`` (or lies beyond its first page of 200 replies): then
+the link gets a second placeholder. A killed process's links wait for its
+lease to lapse (``LEASE_S``) before another process takes them over.
 
 Under a burst the order is: acknowledgements, then placeholders, then briefs
 (``pacing``). An acknowledgement waits for its store write at most
@@ -42,6 +54,8 @@ from bot.app import App
 from bot.errors import LinkbriefError
 from bot.pipeline.urls import links_in_message
 from bot.render.slack import render_slack, render_slack_error, render_slack_placeholder
+from bot.store.leases import LEASE_S, Leases
+from bot.store.tables import digest
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +79,10 @@ BRIEF_CONCURRENCY = 8
 # the model, the next is fetched and extracted. With 8 fixed slots, 200 links on a
 # 1 s model took 25 waves (27.5 s) though LLM_CONCURRENCY=32 allows 7 (bench/concurrency.py).
 BRIEFS_PER_MODEL_SLOT = 2
+# Message metadata on every placeholder, naming its link job, so a process taking
+# over after a crash finds the placeholder in the thread instead of posting another.
+LINK_METADATA_EVENT = "linkbrief_link"
+THREAD_SEARCH_LIMIT = 200
 
 ResumeHandler = Callable[[str, dict[str, Any]], Awaitable[None]]
 
@@ -80,6 +98,7 @@ class LinkJob:
     response_url: str | None = None  # slash commands: where to answer if we can't post
     team_id: str = ""  # whose daily model budget and rate limits apply
     user_id: str = ""
+    note: str | None = None  # post this text instead of briefing (e.g. "links skipped")
 
     def to_payload(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,12 +113,27 @@ class LinkJob:
             response_url=payload.get("response_url"),
             team_id=str(payload.get("team_id") or ""),
             user_id=str(payload.get("user_id") or ""),
+            note=payload.get("note"),
         )
+
+    @property
+    def tag(self) -> str:
+        """What the placeholder's metadata says about its job (a digest: keys hold URLs)."""
+        return digest(self.key)[:32]
 
 
 def message_key(channel: str, ts: str, url: str) -> str:
     """The exactly-once key of one link in one message, shared by every trigger."""
     return f"slack:msg:{channel}:{ts}:{url}"
+
+
+def note_key(channel: str, ts: str) -> str:
+    """The exactly-once key of the "links skipped" note of one message."""
+    return f"slack:msg:{channel}:{ts}:#skipped-note"
+
+
+def skipped_note(briefed: int, skipped: int) -> str:
+    return f"Only the first {briefed} links are briefed; {skipped} more skipped."
 
 
 def event_key(event_id: str) -> str:
@@ -132,6 +166,7 @@ class Briefer:
         *,
         post_concurrency: int = POST_CONCURRENCY,
         brief_concurrency: int | None = None,
+        lease_s: float = LEASE_S,
     ) -> None:
         self.app = app
         self.client = client
@@ -146,6 +181,7 @@ class Briefer:
         self.pacer = LoopPacer()
         self.placeholders = InFlight()
         self.writes = WriteOrder()
+        self.leases = Leases(app.store, lease_s)
         self._tasks: set[asyncio.Task[None]] = set()
         self._resumers: dict[str, ResumeHandler] = {"links": self._resume_links}
         self.generic_error = LinkbriefError().message
@@ -156,9 +192,14 @@ class Briefer:
 
     def links(self, text: str) -> list[str]:
         """Canonical links of a message worth briefing, capped by ``max_links_per_message``."""
+        return self.links_and_skipped(text)[0]
+
+    def links_and_skipped(self, text: str) -> tuple[list[str], int]:
+        """The capped links worth briefing, and how many more the cap left out."""
         found, _ = links_in_message(text, limit=1000)
         wanted = [url for url in found if not is_slack_link(url)]
-        return wanted[: self.app.settings.max_links_per_message]
+        cap = self.app.settings.max_links_per_message
+        return wanted[:cap], max(0, len(wanted) - cap)
 
     def on_resume(self, kind: str, handler: ResumeHandler) -> None:
         """Let a listener module resume its own kind of pending work."""
@@ -214,6 +255,7 @@ class Briefer:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.leases.aclose()
 
     # --- accept -----------------------------------------------------------------
 
@@ -233,41 +275,104 @@ class Briefer:
         """Run an accepted request's jobs in the background, then finish its pending item."""
         self.spawn(self.run_all(key, jobs), name=f"slack-briefs:{key}")
 
-    async def run_all(self, key: str, jobs: list[LinkJob]) -> None:
-        await asyncio.gather(*(self.run(job) for job in jobs))
+    async def run_all(self, key: str, jobs: list[LinkJob], *, resumed: bool = False) -> None:
+        await asyncio.gather(*(self.run(job, resumed=resumed) for job in jobs))
         async with self.writes.turn(WriteOrder.FINISH):
             await self.app.store.finish_pending(key)
 
     # --- run --------------------------------------------------------------------
 
-    async def run(self, job: LinkJob) -> None:
-        """Brief one link: claim, placeholder, brief, update; errors become the reply."""
-        async with self.placeholders.active():
-            placeholder_ts = await self._claim_and_post(job)
-        if placeholder_ts is None:
-            return
-        async with self._brief_slots:
-            # Placeholders first: a brief starts only when none is waiting to be
-            # posted and the event loop has room, so a burst shows "Reading…" at once.
-            await self.placeholders.idle()
-            await self.pacer.calm()
-            message = await self._brief_message(job)
-            await self._update(job, placeholder_ts, message)
+    async def run(self, job: LinkJob, *, resumed: bool = False) -> None:
+        """Brief one link: lease, placeholder, brief, update; errors become the reply.
 
-    async def _claim_and_post(self, job: LinkJob) -> str | None:
-        async with self._post_slots:
-            async with self.writes.turn(WriteOrder.POST):
-                claimed = await self.app.store.claim_once(job.key)
-            if not claimed:
+        ``resumed``: a previous process accepted this job, so it may have posted.
+        """
+        async with (
+            self.placeholders.active(),
+            self._post_slots,
+            self.writes.turn(WriteOrder.POST),
+        ):
+            held = await self.leases.try_acquire(job.key)
+        took_over = False
+        if not held:
+            # Someone holds the link: wait (outside every slot) until it is finished
+            # there, or its holder died and the lease lapsed.
+            held, took_over = await self.leases.acquire(job.key)
+            if not held:
                 log.info("slack: %s already briefed (or started) here", host_of(job.url))
+                return
+        try:
+            async with self.placeholders.active():
+                placeholder_ts = await self._placeholder(job, look_first=resumed or took_over)
+            if placeholder_ts is None:  # finished elsewhere, or Slack refused the post
+                await self.leases.release(job.key)
+                return
+            if job.note is None:
+                async with self._brief_slots:
+                    # Placeholders first: a brief starts only when none is waiting to be
+                    # posted and the event loop has room, so a burst shows "Reading…" at once.
+                    await self.placeholders.idle()
+                    await self.pacer.calm()
+                    message = await self._brief_message(job)
+                    await self._update(job, placeholder_ts, message)
+            async with self.writes.turn(WriteOrder.FINISH):
+                await self.leases.finish(job.key)
+        except BaseException:
+            # Interrupted (shutdown) or failed: the progress stays, the lease goes, so
+            # the next process (or a retry) finishes this placeholder without waiting.
+            await _quietly(self.leases.release(job.key))
+            raise
+
+    async def _placeholder(self, job: LinkJob, *, look_first: bool) -> str | None:
+        """The link's placeholder: recorded earlier, found in the thread, or posted now."""
+        async with self._post_slots:
+            progress, finished = await self.leases.progress(job.key)
+            if finished:  # briefed by another trigger while this one waited
                 return None
-            return await self._post_placeholder(job)
+            ts = progress.get("ts")
+            if ts is None and look_first:
+                ts = await self._find_placeholder(job)
+                if ts is not None:
+                    log.info("slack: found the placeholder of an interrupted brief")
+            if ts is None:
+                ts = await self._post_placeholder(job)
+                if ts is None:
+                    return None
+            if progress.get("ts") != ts:
+                async with self.writes.turn(WriteOrder.POST):
+                    await self.leases.record(job.key, ts=ts)
+            return str(ts)
+
+    async def _find_placeholder(self, job: LinkJob) -> str | None:
+        """Our message for ``job`` already in its thread (or channel), by its metadata."""
+        window: dict[str, Any] = {"include_all_metadata": True, "limit": THREAD_SEARCH_LIMIT}
+        try:
+            if job.thread_ts:
+                found = await self.client.conversations_replies(
+                    channel=job.channel, ts=job.thread_ts, **window
+                )
+            else:
+                found = await self.client.conversations_history(channel=job.channel, **window)
+        except SlackApiError as exc:
+            log.warning("slack: could not read the thread (%s)", exc.response.get("error"))
+            return None
+        for message in found.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == LINK_METADATA_EVENT and payload.get("job") == job.tag:
+                return str(message["ts"])
+        return None
 
     async def _post_placeholder(self, job: LinkJob) -> str | None:
-        placeholder = render_slack_placeholder(job.url)
+        placeholder = render_slack_placeholder(job.url) if job.note is None else {"text": job.note}
+        metadata = {"event_type": LINK_METADATA_EVENT, "event_payload": {"job": job.tag}}
         try:
             response = await self.client.chat_postMessage(
-                channel=job.channel, thread_ts=job.thread_ts, **placeholder, **NO_UNFURL
+                channel=job.channel,
+                thread_ts=job.thread_ts,
+                metadata=metadata,
+                **placeholder,
+                **NO_UNFURL,
             )
         except SlackApiError as exc:
             error = str(exc.response.get("error", "unknown"))
@@ -333,4 +438,12 @@ class Briefer:
 
     async def _resume_links(self, key: str, payload: dict[str, Any]) -> None:
         jobs = [LinkJob.from_payload(job) for job in payload.get("jobs") or []]
-        await self.run_all(key, jobs)
+        await self.run_all(key, jobs, resumed=True)
+
+
+async def _quietly(step: Coroutine[Any, Any, None]) -> None:
+    """Best-effort cleanup on the way out: a failure here must not hide the first one."""
+    try:
+        await step
+    except Exception:
+        log.warning("slack: cleanup after an interrupted job failed", exc_info=True)

@@ -14,7 +14,15 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
-from bot.adapters.slack.briefing import PLATFORM, Briefer, LinkJob, event_key, message_key
+from bot.adapters.slack.briefing import (
+    PLATFORM,
+    Briefer,
+    LinkJob,
+    event_key,
+    message_key,
+    note_key,
+    skipped_note,
+)
 from bot.store.digests import record_shared_link
 from bot.timeutil import utc_now
 
@@ -55,7 +63,7 @@ def register(bolt_app: AsyncApp, briefer: Briefer) -> None:
         event = body.get("event") or {}
         if not is_person_message(event, bot_user_id):
             return
-        links = briefer.links(str(event.get("text") or ""))
+        links, skipped = briefer.links_and_skipped(str(event.get("text") or ""))
         channel, ts = str(event.get("channel") or ""), str(event.get("ts") or "")
         if not links or not channel or not ts:
             return
@@ -68,6 +76,11 @@ def register(bolt_app: AsyncApp, briefer: Briefer) -> None:
                     thread_ts=thread_of(event), team_id=team, user_id=user)
             for url in links
         ]  # fmt: skip
+        if skipped:
+            # Said once per message: the note is a job of its own, claimed like a link.
+            jobs.append(LinkJob(key=note_key(channel, ts), channel=channel, url="",
+                                thread_ts=thread_of(event), team_id=team, user_id=user,
+                                note=skipped_note(len(links), skipped)))  # fmt: skip
         # One write per event: the event_id is the pending key, so a retry or a
         # redelivery of this event is refused here, even after a restart.
         key = event_key(str(body.get("event_id") or f"{channel}:{ts}"))

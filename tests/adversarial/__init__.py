@@ -1,0 +1,1 @@
+"""Adversarial tests: hostile links, pages, model answers, platform events and feeds."""
