@@ -1,7 +1,8 @@
 """``linkbrief run``: start every front end the settings configure, in one process.
 
 Slack and Discord run side by side when both are configured, with the digest
-scheduler posting through them and, if ``OPS_HTTP_PORT`` asks for it, a
+scheduler posting through them, hourly housekeeping (``bot.maintenance``)
+and, if ``OPS_HTTP_PORT`` asks for it, a
 standalone ``/healthz`` + ``/metrics`` server. With no chat tokens, the console
 front end reads stdin until it ends.
 """
@@ -45,10 +46,12 @@ async def _run(app: App) -> None:
         await run_console(app)
         return
     from bot.digest.scheduler import DigestScheduler
+    from bot.maintenance import run_maintenance
 
     await asyncio.sleep(0)  # let each front end register its poster first
     scheduler = DigestScheduler(app, posters)
     tasks.append(asyncio.create_task(scheduler.run(), name="digests"))
+    tasks.append(asyncio.create_task(run_maintenance(app), name="maintenance"))
     log.info("linkbrief running: %s", ", ".join(t.get_name() for t in tasks))
     try:
         # If one part dies, stop the others too rather than limp along.

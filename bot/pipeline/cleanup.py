@@ -2,6 +2,9 @@
 
 Before (``prepare_tree``), each repair a general layout signal:
 
+- ``drop_hidden_elements``: text no reader sees (``hidden``, inline ``display:none`` or
+  ``visibility:hidden``) is not the article, and is where prompt injections hide.
+
 - ``divs_to_paragraphs``: Blogger and hand-edited posts write paragraphs as bare
   ``<div>``s beside real ``<p>``/``<blockquote>`` blocks; trafilatura would keep the quote
   and drop the author's own words.
@@ -30,6 +33,14 @@ _TEXT_DIVS = etree.XPath(
     "|section|article|form|header|footer|nav|aside|figure|iframe)]"
 )
 _ARTICLES = etree.XPath("//article")
+# Elements a browser never renders: the ``hidden`` attribute, and inline styles that hide.
+# Trafilatura drops inline ``display:none`` itself but keeps ``<p hidden>``, which is how
+# a page hides a prompt injection from readers (tests/adversarial/test_model_output.py).
+_HIDDEN_ELEMENTS = etree.XPath(
+    "//body//*[@hidden or contains(translate(translate(@style, ' ', ''), 'DISPLAYNOEVSBT', "
+    "'displaynoevsbt'), 'display:none') or contains(translate(translate(@style, ' ', ''), "
+    "'VISBLTYHDEN', 'visbltyhden'), 'visibility:hidden')]"
+)
 _CLASSED_PARAGRAPH_PARENTS = etree.XPath("//*[@class][p]")
 _PARAGRAPH_TEXT = etree.XPath("string-length(normalize-space(string(.)))")
 # A later chunk of a split body carries real prose, not a teaser card's one-line excerpt.
@@ -41,9 +52,21 @@ _MIN_TEASERS = 3
 
 def prepare_tree(tree: HtmlElement) -> None:
     """Apply every repair, in place."""
+    drop_hidden_elements(tree)
     divs_to_paragraphs(tree)
     drop_teaser_lists(tree)
     merge_split_body(tree)
+
+
+def drop_hidden_elements(tree: HtmlElement) -> None:
+    """Remove what no reader sees (``hidden``, ``display:none``, ``visibility:hidden``).
+
+    The summarizer must see what a reader sees; the text after a hidden element
+    (its tail) is visible and stays.
+    """
+    for element in _HIDDEN_ELEMENTS(tree):
+        if element.getparent() is not None:
+            element.drop_tree()
 
 
 def divs_to_paragraphs(tree: HtmlElement) -> None:

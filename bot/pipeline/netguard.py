@@ -244,7 +244,7 @@ class AddressPolicy:
         if not scheme:
             raise InvalidURL()
         if scheme not in DEFAULT_PORTS:
-            raise InvalidURL(f"I can only open http:// and https:// links, not {scheme}: links.")
+            raise InvalidURL(f"I can only open http and https links, not {scheme} links.")
         if "@" in parts.netloc:
             raise BlockedAddress(
                 "I don't open links with a user name or password in them (user@host). "

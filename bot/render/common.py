@@ -54,6 +54,10 @@ def defang_links(text: str) -> str:
     """Images dropped, link markup reduced to its text, URLs made non-clickable."""
     text = _MD_IMAGE.sub("", text)
     text = _MD_LINK.sub(lambda m: m.group(1), text)
+    # A link cut short (a quote ending in "[x](https://evil.") has no ")" for the two
+    # patterns above, and could close on a later ")" the renderer adds; split its "]("
+    # so no part of it is ever link syntax (tests/adversarial/test_model_output.py).
+    text = text.replace("](", "] (")
     text = _ANGLE_LINK.sub(lambda m: m.group(2) if m.group(2) else m.group(1), text)
     text = _SCHEME.sub(lambda m: m.group(1).replace("t", "x") + "[:]//", text)
     text = _MAILTO.sub("mailto[:]", text)
