@@ -60,7 +60,11 @@ def test_only_config_reads_the_environment() -> None:
     for path in _modules():
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv"):
-                if isinstance(node.value, ast.Name) and node.value.id == "os":
-                    readers.add(str(path.relative_to(BOT)))
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("environ", "getenv")
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "os"
+            ):
+                readers.add(str(path.relative_to(BOT)))
     assert readers <= {"config.py"}, readers

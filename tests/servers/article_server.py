@@ -30,17 +30,18 @@ import functools
 import hashlib
 import ssl
 import struct
-import threading
 import zlib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
-from types import TracebackType
+from typing import Any
 
 import brotli
 from aiohttp import web
+
+from tests.servers.loopback import LoopbackServer
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "pages"
 BOMB_SIZE = 1 << 30  # decoded size of each bomb: 1 GiB
@@ -110,8 +111,10 @@ def brotli_bomb() -> bytes:
     return b"".join(parts)
 
 
-class ArticleServer:
+class ArticleServer(LoopbackServer):
     """An aiohttp server on ``host`` (port 0 = any free port) with a request log."""
+
+    thread_name = "article-server"
 
     def __init__(
         self,
@@ -121,100 +124,29 @@ class ArticleServer:
         pages_dir: Path = PAGES_DIR,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self.pages_dir = pages_dir
         self.ssl_context = ssl_context  # serve https when set
         self.hits: Counter[str] = Counter()  # path -> requests seen
         self.requests: list[RecordedRequest] = []
         self.bodies_sent: Counter[str] = Counter()  # /etag/<name> -> full bodies sent
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    # --- lifecycle -----------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        scheme = "https" if self.ssl_context is not None else "http"
-        return f"{scheme}://{host}:{self.port}"
-
-    def url(self, path: str) -> str:
-        return self.base_url + (path if path.startswith("/") else "/" + path)
 
     @property
     def total_hits(self) -> int:
         return sum(self.hits.values())
 
-    async def start(self) -> str:
+    def build_app(self) -> web.Application:
         app = web.Application(middlewares=[self._record])
         app.on_response_prepare.append(_drop_content_type)
         app.add_routes(self._routes())
+        return app
+
+    def runner_options(self) -> dict[str, Any]:
         # handler_cancellation: a client that hangs up stops /drip and /endless.
-        self._runner = web.AppRunner(
-            app, handler_cancellation=True, access_log=None, shutdown_timeout=1.0
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.ssl_context)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return self.base_url
+        return {"handler_cancellation": True, "access_log": None, "shutdown_timeout": 1.0}
 
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> ArticleServer:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    def start_in_thread(self) -> str:
-        """Run the server on its own event loop in a daemon thread; return the base URL."""
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            try:
-                loop.run_until_complete(self.start())
-            except BaseException as exc:
-                failure.append(exc)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.close())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="article-server", daemon=True)
-        self._thread.start()
-        ready.wait(timeout=30)
-        if failure:
-            raise failure[0]
-        return self.base_url
-
-    def stop(self) -> None:
-        """Stop a server started with ``start_in_thread``."""
-        if self._loop is None or self._thread is None:
-            raise RuntimeError("stop() is for start_in_thread(); use 'await close()' instead")
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=30)
-        self._thread = None
-        self._loop = None
+    def site_options(self) -> dict[str, Any]:
+        return {"ssl_context": self.ssl_context}
 
     # --- plumbing --------------------------------------------------------------
 

@@ -57,6 +57,7 @@ from typing import Any, Literal
 from aiohttp import web
 
 from bot.llm.tokens import estimate_chat_tokens, estimate_tokens
+from tests.servers.loopback import LoopbackServer
 
 
 @dataclass(slots=True)
@@ -120,7 +121,9 @@ class RecordedRequest:
         return _prompt_tokens(self.body)
 
 
-class ChatServer:
+class ChatServer(LoopbackServer):
+    thread_name = "chat-server"
+
     def __init__(
         self,
         default: Responder | None = None,
@@ -131,18 +134,14 @@ class ChatServer:
         self.default: Responder = default or Reply(
             {"title": "", "summary": "Default scripted answer.", "claims": []}
         )
+        super().__init__(host)
         self.mode: ServerMode = mode
-        self.host = host
         self.requests: list[RecordedRequest] = []
         self.max_concurrent = 0
         self.answered = 0
         self._in_flight = 0
         self._queue: deque[Responder] = deque()
         self._lock = threading.Lock()  # script() may be called from another thread
-        self._runner: web.AppRunner | None = None
-        self._port = 0
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._hangs: set[asyncio.Task[Any]] = set()
 
     # --- script -------------------------------------------------------------
@@ -162,61 +161,18 @@ class ChatServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self._port}/v1"
+        return f"{self.root_url}/v1"
 
     # --- lifecycle ----------------------------------------------------------
-    async def start(self) -> str:
+    def build_app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._handle)
         app.router.add_post("/chat/completions", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, 0)
-        await site.start()
-        server = site._server  # aiohttp exposes the bound port only here
-        assert server is not None
-        self._port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-        return self.base_url
+        return app
 
-    async def close(self) -> None:
+    async def before_close(self) -> None:
         for task in list(self._hangs):
             task.cancel()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> ChatServer:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    def start_in_thread(self, timeout: float = 10.0) -> str:
-        """Run the server on its own event loop in a daemon thread; returns the base URL."""
-        ready = threading.Event()
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            loop.run_until_complete(self.start())
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.close())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="chat-server", daemon=True)
-        self._thread.start()
-        if not ready.wait(timeout):
-            raise RuntimeError("chat server did not start")
-        return self.base_url
-
-    def stop(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-            self._thread = None
-            self._loop = None
 
     # --- handler ------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:

@@ -12,18 +12,18 @@ item, for briefs) and ``/fail/<code>`` (a feed that keeps failing).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import html
 import json
-import threading
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from types import TracebackType
+from typing import Any
 
 from aiohttp import web
+
+from tests.servers.loopback import LoopbackServer
 
 RSS = "application/rss+xml; charset=utf-8"
 ATOM = "application/atom+xml; charset=utf-8"
@@ -102,27 +102,18 @@ def json_feed(title: str, site: str, items: list[FeedItem], base: str) -> bytes:
     ).encode()
 
 
-class FeedServer:
+class FeedServer(LoopbackServer):
     """An aiohttp server (port 0 = any free port) counting requests, bodies and 304s."""
 
+    thread_name = "feed-server"
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self.feeds: dict[str, tuple[bytes, str]] = {}
         self.articles: dict[str, tuple[str, str]] = {}  # slug -> (title, text)
         self.hits: Counter[str] = Counter()
         self.bodies_sent: Counter[str] = Counter()  # feed name -> full bodies sent
         self.not_modified: Counter[str] = Counter()  # feed name -> 304s sent
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def url(self, path: str) -> str:
-        return self.base_url + (path if path.startswith("/") else "/" + path)
 
     def set_feed(self, name: str, body: bytes, content_type: str) -> None:
         self.feeds[name] = (body, content_type)
@@ -130,7 +121,7 @@ class FeedServer:
     def set_article(self, slug: str, title: str, text: str) -> None:
         self.articles[slug] = (title, text)
 
-    async def start(self) -> str:
+    def build_app(self) -> web.Application:
         app = web.Application(middlewares=[self._count])
         app.add_routes(
             [
@@ -140,52 +131,13 @@ class FeedServer:
                 web.get("/fail/{code:\\d+}", self._fail),
             ]
         )
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return self.base_url
+        return app
 
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+    def runner_options(self) -> dict[str, Any]:
+        return {"access_log": None, "shutdown_timeout": 1.0}
 
-    async def __aenter__(self) -> FeedServer:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-    def start_in_thread(self) -> str:
-        """Serve from a daemon thread (for subprocess tests and the benchmark)."""
-        ready = threading.Event()
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            loop.run_until_complete(self.start())
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.close())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="feed-server", daemon=True)
-        self._thread.start()
-        ready.wait(timeout=30)
-        return self.base_url
-
-    def stop(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=30)
-            self._thread = self._loop = None
+    def site_options(self) -> dict[str, Any]:
+        return {"backlog": 1024}  # the benchmark opens hundreds of polls at once
 
     @web.middleware
     async def _count(self, request: web.Request, handler: web.Handler) -> web.StreamResponse:
