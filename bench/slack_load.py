@@ -22,10 +22,7 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,32 +34,21 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.servers.article_server import ArticleServer  # noqa: E402
-from tests.servers.chat_server import ChatServer, brief_from_article  # noqa: E402
-from tests.servers.slack_api import BOT_TOKEN, SlackApiServer  # noqa: E402
-from tests.slack_helpers import (  # noqa: E402
-    SIGNING_SECRET,
-    event_body,
-    message_event,
-    signed_headers,
+from bench.harness import (  # noqa: E402
+    CHANNEL,
+    PAGE,
+    bot_env,
+    delayed_brief,
+    free_port,
+    percentile,
+    start_bot,
+    stop_bot,
+    wait_ready,
 )
-
-CHANNEL = "CBENCH001"
-PAGE = "/pages/example_article.html"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def percentile(values: list[float], pct: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
+from tests.servers.article_server import ArticleServer  # noqa: E402
+from tests.servers.chat_server import ChatServer  # noqa: E402
+from tests.servers.slack_api import SlackApiServer  # noqa: E402
+from tests.slack_helpers import event_body, message_event, signed_headers  # noqa: E402
 
 
 def summary(values_s: list[float]) -> dict[str, float | int | None]:
@@ -76,50 +62,6 @@ def summary(values_s: list[float]) -> dict[str, float | int | None]:
     }
 
 
-def start_bot(workdir: Path, port: int, api: str, chat: str, llm: bool) -> subprocess.Popen[bytes]:
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": str(ROOT),
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_MODE": "http",
-        "SLACK_HTTP_PORT": str(port),
-        "SLACK_API_BASE_URL": api,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
-        "FETCH_ALLOWED_PRIVATE_HOSTS": "127.0.0.2",
-        "LOG_LEVEL": os.environ.get("BENCH_BOT_LOG_LEVEL", "WARNING"),
-    }
-    if llm:
-        env |= {"SUMMARIZER": "llm", "OPENAI_BASE_URL": chat, "OPENAI_API_KEY": "sk-bench-000000"}
-    else:
-        env["SUMMARIZER"] = "extractive"
-    log = (workdir / "bot.log").open("wb")
-    return subprocess.Popen(
-        [sys.executable, *os.environ.get("BENCH_BOT_WRAPPER", "").split(), "-m", "bot", "run"],
-        cwd=workdir,
-        env=env,
-        stdout=log,
-        stderr=log,
-    )
-
-
-async def wait_ready(http: aiohttp.ClientSession, url: str, bot: subprocess.Popen[bytes]) -> None:
-    body = json.dumps({"type": "url_verification", "challenge": "ready", "token": "t"})
-    headers = signed_headers(body, {"Content-Type": "application/json"})
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if bot.poll() is not None:
-            raise RuntimeError(f"the bot exited with status {bot.returncode}")
-        try:
-            async with http.post(url, data=body, headers=headers) as resp:
-                if resp.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.2)
-    raise RuntimeError("the bot did not come up within 60 s")
-
-
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     total = int(args.rate * args.seconds)
     sent_at: dict[str, float] = {}  # event ts -> monotonic send time
@@ -128,10 +70,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="slack-bench-") as tmp:
         workdir = Path(os.environ.get("BENCH_WORKDIR") or tmp)
         async with SlackApiServer() as api, ArticleServer(host="127.0.0.2") as articles:
-            chat = ChatServer(default=_delayed(args.llm_delay))
+            chat = ChatServer(default=delayed_brief(args.llm_delay))
             await chat.start()
             port = free_port()
-            bot = start_bot(workdir, port, api.url, chat.base_url, llm=not args.extractive)
+            chat_url = None if args.extractive else chat.base_url
+            bot = start_bot(workdir, bot_env(workdir, port, api.url, chat_url, {}))
             url = f"http://127.0.0.1:{port}/slack/events"
             connector = aiohttp.TCPConnector(limit=200)
             try:
@@ -172,11 +115,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     with contextlib.suppress(TimeoutError):  # reported as missing briefs
                         await api.wait_for(done, timeout=args.drain_timeout)
             finally:
-                bot.send_signal(signal.SIGINT)  # Ctrl-C: the bot shuts down cleanly
-                try:
-                    bot.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    bot.kill()
+                stop_bot(bot)
                 await chat.close()
 
             placeholder_ts: dict[str, str] = {}  # placeholder ts -> event ts
@@ -213,18 +152,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "api_429s": sum(1 for c in api.calls if c.status == 429),
                 "cpu_count": os.cpu_count(),
             }
-
-
-def _delayed(delay: float) -> Any:
-    if delay <= 0:
-        return brief_from_article
-
-    def answer(body: dict[str, Any]) -> Any:
-        reply = brief_from_article(body)
-        reply.delay = delay
-        return reply
-
-    return answer
 
 
 def print_table(result: dict[str, Any]) -> None:
