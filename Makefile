@@ -27,8 +27,15 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 
+# Each benchmark prints a table; see README "Performance". A few minutes in all.
 bench: $(STAMP)
 	$(BIN)/python bench/extract.py
+	$(BIN)/python bench/tokens.py
+	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/own_work.py
+	$(BIN)/python bench/concurrency.py
+	$(BIN)/python bench/slack_load.py --rate 50 --seconds 10
+	$(BIN)/python bench/digest.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
