@@ -10,7 +10,6 @@ import pytest
 from bot.pipeline.attribution import (
     AUTHOR,
     block_at,
-    find_reported_speech,
     introducer_name,
     is_named_in,
     is_person,
@@ -22,6 +21,7 @@ from bot.pipeline.extract import extract_article
 from bot.pipeline.extractive import ExtractiveSummarizer
 from bot.pipeline.models import Article, Draft, FetchedPage
 from bot.pipeline.sentences import split_sentences, strip_footnotes, textrank, tfidf_vectors
+from bot.pipeline.speech import find_reported_speech
 from bot.pipeline.verify import verify_draft
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "example_article.txt"

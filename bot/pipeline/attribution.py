@@ -32,12 +32,7 @@ Shared by the extractive summarizer and the quote verifier; pure functions, no I
 ``introducer_name(line) -> str | None``
     The name in a line ending in ``:`` that introduces a quote.
 
-``find_reported_speech(sentence, previous_speaker=None) -> ReportedSpeech | None``
-    The speaker, reporting verb and reported clause of "<speaker> <verb> (that) …"
-    or "…, according to <speaker>": "Chief Russian negotiator Vladimir Medinsky
-    falsely framed …" → speaker "Chief Russian negotiator Vladimir Medinsky".
-    Adjectival and passive uses ("the Kremlin's claimed withdrawal", "was
-    claimed") are not speech; "he"/"she"/"they" resolve to ``previous_speaker``.
+The reported-speech finder (``find_reported_speech``) lives in ``bot.pipeline.speech``.
 """
 
 from __future__ import annotations
@@ -81,8 +76,8 @@ ORG_WORDS = word_set(
     parliament senate congress house assembly union organization organisation service
     """
 )
-_NAME_PARTICLES = word_set("de da di del der van von bin al la le du dos das of for the and")
-_ARTICLES = word_set("the a an")
+NAME_PARTICLES = word_set("de da di del der van von bin al la le du dos das of for the and")
+ARTICLES = word_set("the a an")
 _INTRO_LEAD_RE = re.compile(
     r"^(?:according to|here(?:'s| is) what|from|via|per|as|in|quoting)\s+", re.IGNORECASE
 )
@@ -200,7 +195,7 @@ def name_variants(speaker: str) -> set[str]:
 
 def speaker_key(speaker: str) -> str:
     """One key per speaker: the surname of a person, else the name without "the"."""
-    tokens = _tokens(speaker)
+    tokens = name_tokens(speaker)
     run = _name_run(tokens)
     if run and not _is_organisation(tokens, run):
         return run[-1].lower()
@@ -213,7 +208,7 @@ def speaker_key(speaker: str) -> str:
 
 def is_person(speaker: str) -> bool:
     """Whether ``speaker`` reads as a named person ("Podolyak"), not a group or body."""
-    tokens = _tokens(speaker)
+    tokens = name_tokens(speaker)
     run = _name_run(tokens)
     return bool(run) and not _is_organisation(tokens, run) and not run[0].isupper()
 
@@ -235,7 +230,7 @@ def _name_variants(speaker: str) -> frozenset[str]:
     without_article = re.sub(r"^(?:the|a|an)\s+", "", full)
     variants.add(without_article)
     variants.add(without_article.replace("'s ", " "))
-    tokens = _tokens(speaker)
+    tokens = name_tokens(speaker)
     run = _name_run(tokens)
     if run:
         name = " ".join(run).lower()
@@ -251,7 +246,7 @@ def _name_variants(speaker: str) -> frozenset[str]:
     return frozenset(v for v in variants if v)
 
 
-def _tokens(speaker: str) -> list[str]:
+def name_tokens(speaker: str) -> list[str]:
     return _TOKEN_RE.findall(speaker.replace("’", "'"))
 
 
@@ -266,10 +261,10 @@ def _name_run(tokens: list[str]) -> list[str]:
             and not token.endswith("'s")
             and lower not in ROLE_WORDS
             and lower not in NATIONALITY_WORDS
-            and lower not in _ARTICLES
+            and lower not in ARTICLES
             and not all(part in ROLE_WORDS for part in lower.split("-"))
         )
-        joins_name = bool(current) and lower in _NAME_PARTICLES  # "Institute for the..."
+        joins_name = bool(current) and lower in NAME_PARTICLES  # "Institute for the..."
         if is_name or joins_name:
             current.append(token)
         else:
@@ -278,7 +273,7 @@ def _name_run(tokens: list[str]) -> list[str]:
             current = []
     if current:
         best = current
-    while best and best[-1].lower() in _NAME_PARTICLES:
+    while best and best[-1].lower() in NAME_PARTICLES:
         best = best[:-1]
     return best
 
@@ -326,208 +321,3 @@ def _mark_introducers(raw: list[tuple[str, list[Line], int, int]]) -> list[Block
             )
         )
     return blocks
-
-
-# -- reported speech: "X said that Y" ---------------------------------------------------
-# Heuristics, not a parser: the subject is the text before the verb, cut back to the
-# clause that holds it, with adverbs, auxiliaries and time phrases dropped.
-
-# Reporting verbs and the kind of statement they introduce.
-_ASSESSING_VERBS = word_set("assessed assesses estimated estimates concluded concludes")
-_REPORTING_VERBS = word_set(
-    """
-    said says claimed claims stated states assessed assesses emphasized emphasised
-    emphasizes framed frames warned warns argued argues announced announces denied denies
-    insisted insists told tells noted notes added adds reported reports wrote writes
-    asserted asserts alleged alleges acknowledged admitted suggested declared explained
-    confirmed estimated estimates predicted promised vowed pledged accused urged demanded
-    concluded concludes stressed maintained contended revealed threatened
-    say claim warn argue insist deny allege assert tell write assess conclude admit
-    acknowledge confirm suggest
-    """
-)
-# Forms that are also plural nouns ("news reports say"): a verb only before a clause.
-_NOUN_LIKE_VERBS = word_set("reports claims notes states estimates concludes")
-_VERB_RE = re.compile(
-    r"\b(called for|calls for|" + "|".join(sorted(_REPORTING_VERBS, key=len, reverse=True)) + r")\b"
-)
-_ACCORDING_RE = re.compile(r"\b[Aa]ccording to\s+((?:the\s+)?[A-Z][^,;:.]{0,80})")
-# A verb right after these is an adjective or a passive ("its claimed withdrawal").
-_NOT_A_SUBJECT_END = word_set(
-    "the a an its their his her this that these those our my was were is are be been being"
-)
-_FILLER = word_set(
-    """
-    also has have had again then later once still already just recently repeatedly
-    reportedly publicly privately earlier previously further separately meanwhile
-    """
-)
-_GROUP_NOUNS = word_set(
-    """
-    officials analysts experts sources authorities residents witnesses researchers
-    scientists investigators prosecutors police critics diplomats observers lawmakers
-    officers leaders report study statement ministry government spokesperson spokesman
-    spokeswoman military army delegation negotiators author reports media
-    """
-)
-_PRONOUNS = word_set("he she they it")
-_CLAUSE_BOUNDARY_RE = re.compile(
-    r"[;:()—–]|,\s|\b(?:that|which|who|whom|while|after|before|when|because|but|as|if|"
-    r"though|although|whereas|where|since|so|and)\s"
-)
-_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
-_TIME_TAIL_RE = re.compile(
-    r"\s+(?:(?:on|in|last|this|earlier|late|early)\s+(?:[A-Z][a-z]+day|week|month|year|"
-    rf"\d{{4}}|(?:{_MONTHS})(?:\s+\d{{1,2}})?)|in\s+an?\s+[\w\s-]{{1,40}})$"
-)
-_THAT_CLAUSE_RE = re.compile(
-    r"^(?:[a-z]+\s|(?:on|in|at|during|to|before|after|with)\b[^,;“\"]{0,70}?\s)?that\s+(.+)$",
-    re.DOTALL,
-)
-_DIRECT_CONTENT_VERBS = word_set("said says stated states claimed claims insisted insists wrote")
-
-
-@dataclass(frozen=True, slots=True)
-class ReportedSpeech:
-    """Who a sentence says is speaking, and what they say."""
-
-    speaker: str  # as the sentence names them ("Zelensky"), or AUTHOR for "I"/"we"
-    verb: str
-    content: str  # the reported clause ("that ..." dropped) or the whole sentence
-    kind: str  # "claim", "assessment" or "opinion"
-
-
-def find_reported_speech(
-    sentence: str, previous_speaker: str | None = None
-) -> ReportedSpeech | None:
-    """The first "<speaker> <reporting verb>" (or "according to <speaker>") in a sentence.
-
-    ``previous_speaker`` resolves "he"/"she"/"they"; without it such a sentence
-    has no speaker and gives None.
-    """
-    for match in _VERB_RE.finditer(sentence):
-        prefix = sentence[: match.start()]
-        words_before = prefix.split()
-        if not words_before:
-            continue
-        last = words_before[-1].lower().replace("’", "'")
-        if last in _NOT_A_SUBJECT_END or last.endswith("'s"):
-            continue
-        if match.group(1) in _NOUN_LIKE_VERBS and not _clause_follows(sentence[match.end() :]):
-            continue
-        speaker = _speaker_before(prefix, sentence)
-        if speaker is None:
-            continue
-        if speaker.lower() in _PRONOUNS:
-            if previous_speaker is None:
-                return None
-            speaker = previous_speaker
-        verb = match.group(1)
-        kind = "assessment" if verb in _ASSESSING_VERBS else "claim"
-        if speaker in ("I", "We", "we"):
-            speaker, kind = AUTHOR, "opinion"
-        return ReportedSpeech(speaker, verb, _content(sentence, match, verb), kind)
-    according = _ACCORDING_RE.search(sentence)
-    if according:
-        speaker = according.group(1).strip()
-        speaker = re.split(r"\s+(?:on|in|at|during|and|but)\s", speaker)[0].strip(" ”’\"'")
-        if speaker:
-            return ReportedSpeech(speaker, "according to", sentence, "claim")
-    return None
-
-
-def _clause_follows(rest: str) -> bool:
-    first = rest.split(maxsplit=1)[0] if rest.strip() else ""
-    return first in ("that", "the", "a", "an", ",") or first[:1].isupper()
-
-
-def _speaker_before(prefix: str, sentence: str) -> str | None:
-    text = prefix.rstrip()
-    if text.endswith(","):
-        # "Podolyak, an adviser to Zelensky, said": the name stands before the aside.
-        head, comma, _ = text[:-1].rpartition(",")
-        text = head if comma and head.strip() else text[:-1]
-    words = text.split()
-    while words and (
-        words[-1].lower() in _FILLER or (words[-1].endswith("ly") and words[-1].islower())
-    ):
-        words.pop()
-    text = _TIME_TAIL_RE.sub("", " ".join(words))
-    cut, by_conjunction = _clause_start(text)
-    subject = text[cut:].strip(" ,\"“”'’")
-    if not subject:
-        # "Zelensky left open ... but also said": the subject is the sentence's own.
-        return _leading_subject(sentence) if by_conjunction else None
-    if text[:cut].endswith(", ") and subject.split()[0].lower() in ROLE_WORDS:
-        # "Rob Goldman, President of Ascom, says": the name is before the title.
-        named = text[: cut - 2].rpartition(",")[2].strip()
-        if named and _looks_like_speaker(named) and is_person(named):
-            return named
-    return subject if _looks_like_speaker(subject) else None
-
-
-def _clause_start(text: str) -> tuple[int, bool]:
-    """Where the clause holding the verb starts, and whether a conjunction opened it."""
-    cut, by_conjunction = 0, False
-    padded = text + " "
-    for match in _CLAUSE_BOUNDARY_RE.finditer(padded):
-        word = match.group(0).strip()
-        if word == "and" and not _has_clause_words(padded[cut : match.start()]):
-            continue  # "Russia and Ukraine said": one subject, not two clauses
-        cut, by_conjunction = match.end(), word in ("and", "but")
-    return min(cut, len(text)), by_conjunction
-
-
-def _has_clause_words(text: str) -> bool:
-    return any(
-        t[:1].islower() and t not in _NAME_PARTICLES and t not in ROLE_WORDS for t in _tokens(text)
-    )
-
-
-def _looks_like_speaker(subject: str) -> bool:
-    tokens = _tokens(subject)
-    if not tokens or len(tokens) > 12:
-        return False
-    if subject.lower() in _PRONOUNS or subject in ("I", "We", "we"):
-        return True
-    named = any(t[:1].isupper() for t in tokens[1:]) or (
-        tokens[0][:1].isupper() and tokens[0].lower() not in _ARTICLES | _PRONOUNS
-    )
-    if not named and tokens[-1].lower() not in _GROUP_NOUNS:
-        return False
-    loose = [
-        t
-        for t in tokens
-        if t[:1].islower()
-        and t.lower() not in ROLE_WORDS | _NAME_PARTICLES | _GROUP_NOUNS | NATIONALITY_WORDS
-    ]
-    # "I've got to (say)", "is expected to (say)": a verb phrase, not a speaker.
-    return len(loose) <= 1 and tokens[-1].lower() != "to"
-
-
-def _leading_subject(sentence: str) -> str | None:
-    taken: list[str] = []
-    for token in sentence.split():
-        bare = token.strip(",;:")
-        if bare[:1].isupper() or (taken and bare.lower() in ROLE_WORDS | _NAME_PARTICLES):
-            taken.append(bare)
-            if bare != token:
-                break
-        elif taken and taken[-1].replace("’", "'").endswith("'s"):
-            taken.append(bare)  # "Ukraine's delegation"
-            break
-        else:
-            break
-    subject = " ".join(taken)
-    return subject if taken and _looks_like_speaker(subject) else None
-
-
-def _content(sentence: str, match: re.Match[str], verb: str) -> str:
-    rest = sentence[match.end() :].strip(" \t\n:,")
-    that = _THAT_CLAUSE_RE.match(rest)
-    content = that.group(1) if that else ""
-    if not content and verb in _DIRECT_CONTENT_VERBS and not re.match(r"(?:on|in|at)\b", rest):
-        content = rest
-    if len(content.split()) < 4:
-        return sentence
-    return content[:1].upper() + content[1:]

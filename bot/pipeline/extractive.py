@@ -10,7 +10,7 @@ No model and no downloads, deterministic, a few milliseconds per article:
 3. The summary takes the best few, in article order, one of them from the
    author's own words when the article quotes someone else; each layer is
    labelled ("According to ISW, …", "In the author's view, …").
-4. Key claims come from reporting verbs (``attribution.find_reported_speech``):
+4. Key claims come from reporting verbs (``speech.find_reported_speech``):
    officials' claims, the quoted analyst's assessments, the author's
    opinions — one per speaker first, then by rank.
 """
@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from bot.pipeline.attribution import (
     AUTHOR,
     Block,
-    find_reported_speech,
     is_named_in,
     is_person,
     speaker_key,
@@ -42,6 +41,7 @@ from bot.pipeline.sentences import (
     tfidf_vectors,
     word_set,
 )
+from bot.pipeline.speech import find_reported_speech
 
 MIN_SUMMARY_WORDS = 6
 # With fewer claims than this, the author's own plain statements fill in as "fact"s.
