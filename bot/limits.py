@@ -152,8 +152,8 @@ class Limits:
     async def _count(self, key: str, now: datetime, amount: int = 1) -> WindowUsage:
         window = _hour_start(now)
         current = await self._store.incr_counter(key, window, amount)
-        # Adding 0 reads the previous window's count through the same atomic upsert.
-        previous = await self._store.incr_counter(key, window - WINDOW, 0)
+        # The previous window is closed: a plain read (no write transaction) is exact.
+        previous = await self._store.read_counter(key, window - WINDOW)
         elapsed = (now - window) / WINDOW
         return WindowUsage(previous=previous, current=current, elapsed=elapsed)
 
@@ -178,8 +178,9 @@ class Limits:
         """Model tokens the workspace may still spend today (UTC); None when unlimited."""
         if not self.daily_tokens:
             return None
-        used = await self._store.incr_counter(
-            self._budget_key(platform, team_id), _day_start(self._now()), 0
+        # A plain read, not an upsert of 0: no write transaction on every brief.
+        used = await self._store.read_counter(
+            self._budget_key(platform, team_id), _day_start(self._now())
         )
         return max(0, self.daily_tokens - used)
 

@@ -84,6 +84,9 @@ class BriefService:
         self._cache_ttl_s = cache_ttl_s
         self._observer: PipelineObserver = observer or _NoObserver()
         self._in_flight: dict[str, asyncio.Future[Brief]] = {}
+        # Builds finished so far in this process: a cache miss read before the latest
+        # finished build may be stale, one read after it cannot be (see _build_from_url).
+        self._builds_done = 0
         # Counters the benchmarks and tests read ("one fetch, one model call").
         self.fetches = 0
         self.summaries = 0
@@ -124,10 +127,12 @@ class BriefService:
 
     async def _brief_url(self, url: str, budget: TokenBudget | None) -> tuple[Brief, bool]:
         key = canonical_url(url)
+        looked_at = self._builds_done
         if self._cache is not None and self._cache_ttl_s > 0:
             cached = await self._cache.get_brief(key, self._cache_ttl_s)
             if cached is not None:
                 return cached.model_copy(update={"url": url}), True
+        look_again = self._builds_done != looked_at
         pending = self._in_flight.get(key)
         if pending is not None:
             return await asyncio.shield(pending), False
@@ -137,11 +142,13 @@ class BriefService:
             if pending is not None:
                 return await asyncio.shield(pending), False
             brief = await self._single_flight(
-                key + _DEGRADED, lambda: self._build_from_url(url, key, None, degraded=True)
+                key + _DEGRADED,
+                lambda: self._build_from_url(url, key, None, degraded=True, look_again=True),
             )
             return brief, False
         brief = await self._single_flight(
-            key, lambda: self._build_from_url(url, key, budget, degraded=False)
+            key,
+            lambda: self._build_from_url(url, key, budget, degraded=False, look_again=look_again),
         )
         return brief, False
 
@@ -163,6 +170,7 @@ class BriefService:
             return brief
         finally:
             self._in_flight.pop(key, None)
+            self._builds_done += 1
 
     async def brief_file(self, path: Path) -> Brief:
         """A brief of a local .html/.htm/.pdf/.txt file (CLI); never cached."""
@@ -218,11 +226,13 @@ class BriefService:
         return brief
 
     async def _build_from_url(
-        self, url: str, key: str, budget: TokenBudget | None, *, degraded: bool
+        self, url: str, key: str, budget: TokenBudget | None, *, degraded: bool, look_again: bool
     ) -> Brief:
-        if self._cache is not None and self._cache_ttl_s > 0:
+        if look_again and self._cache is not None and self._cache_ttl_s > 0:
             # Checked again now this build is registered in flight: a build that
             # finished while the caller's first look was on its way has cached it.
+            # Skipped when no build finished here since that look (a store read saved
+            # per link); a build in another process may still race, as it always could.
             cached = await self._cache.get_brief(key, self._cache_ttl_s)
             if cached is not None:
                 return cached.model_copy(update={"url": url})

@@ -12,14 +12,16 @@ database is locked or the connection was lost (``bot.store.retry``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.pipeline.models import Brief
 from bot.store.db import create_engine, insert_for, migrate
@@ -37,6 +39,11 @@ from bot.store.tables import (
 log = logging.getLogger(__name__)
 
 DEFAULT_CLAIM_TTL_S = 7 * 86400
+# Channel settings are read for every message with a link but change only on
+# ``/linkbrief auto``: kept in memory this long. ``set_channel_auto`` updates this
+# process's copy at once; another process sharing the database sees a change
+# within this many seconds.
+CHANNEL_CACHE_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +72,8 @@ class Store:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._channels: dict[tuple[str, str], tuple[float, ChannelSettings]] = {}
+        self._channel_reads: dict[tuple[str, str], asyncio.Future[ChannelSettings]] = {}
 
     @classmethod
     async def open(cls, database_url: str) -> Store:
@@ -147,24 +156,17 @@ class Store:
         The primary key decides, inside the database: concurrent callers in any
         task or process see exactly one True. An expired claim may be taken over.
         """
-        now = _now()
         async with self._engine.begin() as conn:
-            stmt = insert_for(conn, ClaimRow).values(
-                key_hash=digest(key),
-                key=key,
-                claimed_at=now,
-                expires_at=now + timedelta(seconds=ttl_s),
-            )
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[ClaimRow.key_hash],
-                set_={
-                    "claimed_at": stmt.excluded.claimed_at,
-                    "expires_at": stmt.excluded.expires_at,
-                },
-                where=ClaimRow.expires_at <= now,
-            ).returning(ClaimRow.key_hash)
-            won = (await conn.execute(stmt)).first()
-        return won is not None
+            return await _claim(conn, key, ttl_s)
+
+    @retrying
+    async def claim_many(self, claims: list[tuple[str, float]]) -> list[bool]:
+        """``claim_once`` for each ``(key, ttl_s)``, in one transaction; answers in order.
+
+        A key twice in the list is won at most once (the second sees the first's row).
+        """
+        async with self._engine.begin() as conn:
+            return [await _claim(conn, key, ttl_s) for key, ttl_s in claims]
 
     @retrying
     async def release(self, key: str) -> None:
@@ -172,7 +174,6 @@ class Store:
         async with self._engine.begin() as conn:
             await conn.execute(delete(ClaimRow).where(ClaimRow.key_hash == digest(key)))
 
-    @retrying
     @retrying
     async def renew_claims(self, keys: list[str], ttl_s: float) -> int:
         """Push the expiry of the live claims among ``keys`` to ``ttl_s`` from now (a lease's
@@ -200,14 +201,13 @@ class Store:
     async def add_pending(self, key: str, payload: dict[str, Any]) -> bool:
         """Persist work before acknowledging it; False if ``key`` is already pending or done."""
         async with self._engine.begin() as conn:
-            stmt = (
-                insert_for(conn, PendingRow)
-                .values(key_hash=digest(key), key=key, payload=payload, created_at=_now())
-                .on_conflict_do_nothing(index_elements=[PendingRow.key_hash])
-                .returning(PendingRow.key_hash)
-            )
-            added = (await conn.execute(stmt)).first()
-        return added is not None
+            return await _add_pending(conn, key, payload)
+
+    @retrying
+    async def add_pending_many(self, items: list[tuple[str, dict[str, Any]]]) -> list[bool]:
+        """``add_pending`` for each ``(key, payload)``, in one transaction; answers in order."""
+        async with self._engine.begin() as conn:
+            return [await _add_pending(conn, key, payload) for key, payload in items]
 
     @retrying
     async def pending(self, limit: int = 100) -> list[tuple[str, dict[str, Any]]]:
@@ -269,8 +269,25 @@ class Store:
 
     # --- channel settings ---------------------------------------------------
 
-    @retrying
     async def get_channel(self, platform: str, channel_id: str) -> ChannelSettings:
+        """A channel's settings (defaults if never configured), at most ``CHANNEL_CACHE_S`` old."""
+        now = time.monotonic()
+        kept = self._channels.get((platform, channel_id))
+        if kept is not None and kept[0] > now:
+            return kept[1]
+        reading = self._channel_reads.get((platform, channel_id))
+        if reading is None:  # one read for a burst of messages in a channel, not one each
+            reading = asyncio.ensure_future(self._read_channel(platform, channel_id))
+            self._channel_reads[(platform, channel_id)] = reading
+            reading.add_done_callback(lambda _: self._channel_reads.pop((platform, channel_id)))
+        settings = await asyncio.shield(reading)
+        if len(self._channels) > 10_000:  # a bound, not an eviction policy: channels are few
+            self._channels.clear()
+        self._channels[(platform, channel_id)] = (now + CHANNEL_CACHE_S, settings)
+        return settings
+
+    @retrying
+    async def _read_channel(self, platform: str, channel_id: str) -> ChannelSettings:
         query = select(ChannelRow.auto).where(
             ChannelRow.platform == platform, ChannelRow.channel_id == channel_id
         )
@@ -291,6 +308,7 @@ class Store:
                 set_={"auto": stmt.excluded.auto, "updated_at": stmt.excluded.updated_at},
             )
             await conn.execute(stmt)
+        self._channels.pop((platform, channel_id), None)
 
     # --- counters -----------------------------------------------------------
 
@@ -313,8 +331,47 @@ class Store:
         return int(total)
 
     @retrying
+    async def read_counter(self, key: str, window_start: datetime) -> int:
+        """The count for ``(key, window_start)`` (0 if none): a plain read, no write lock."""
+        query = select(CounterRow.count).where(
+            CounterRow.key == key, CounterRow.window_start == window_start
+        )
+        async with self._engine.connect() as conn:
+            count = (await conn.execute(query)).scalar_one_or_none()
+        return int(count or 0)
+
+    @retrying
     async def purge_counters(self, before: datetime) -> int:
         """Drop counters whose window started before ``before``; returns how many."""
         async with self._engine.begin() as conn:
             result = await conn.execute(delete(CounterRow).where(CounterRow.window_start < before))
         return result.rowcount
+
+
+async def _claim(conn: AsyncConnection, key: str, ttl_s: float) -> bool:
+    now = _now()
+    stmt = insert_for(conn, ClaimRow).values(
+        key_hash=digest(key),
+        key=key,
+        claimed_at=now,
+        expires_at=now + timedelta(seconds=ttl_s),
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[ClaimRow.key_hash],
+        set_={
+            "claimed_at": stmt.excluded.claimed_at,
+            "expires_at": stmt.excluded.expires_at,
+        },
+        where=ClaimRow.expires_at <= now,
+    ).returning(ClaimRow.key_hash)
+    return (await conn.execute(stmt)).first() is not None
+
+
+async def _add_pending(conn: AsyncConnection, key: str, payload: dict[str, Any]) -> bool:
+    stmt = (
+        insert_for(conn, PendingRow)
+        .values(key_hash=digest(key), key=key, payload=payload, created_at=_now())
+        .on_conflict_do_nothing(index_elements=[PendingRow.key_hash])
+        .returning(PendingRow.key_hash)
+    )
+    return (await conn.execute(stmt)).first() is not None

@@ -75,8 +75,8 @@ HOSTILE = [
     Hostile(
         "redirect-to-file-scheme",
         lambda a, c: _to("file:///etc/passwd"),
-        "not file: links",
-        "not file: links",
+        "not file links",
+        "not file links",
     ),
     Hostile(
         "six-redirects",

@@ -28,16 +28,18 @@ died before reading the answer *and* the message is not yet visible to
 the link gets a second placeholder. A killed process's links wait for its
 lease to lapse (``LEASE_S``) before another process takes them over.
 
-Under a burst the order is: acknowledgements, then placeholders, then briefs
-(``pacing``). An acknowledgement waits for its store write at most
-``ACK_BUDGET_S``; past that it goes out first and the write lands just after
-(still before anything is posted), so only an overloaded process that also
+Under a burst acknowledgements go first (``pacing``); a fresh link's brief is
+built while its placeholder is posted, and the update waits for both. An
+acknowledgement waits for its store write at most ``ACK_BUDGET_S``; past that
+it goes out first and the write lands just after (still before anything is
+posted), so only an overloaded process that also
 crashes in that instant can lose an event.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -54,6 +56,7 @@ from bot.app import App
 from bot.errors import LinkbriefError
 from bot.pipeline.urls import links_in_message
 from bot.render.slack import render_slack, render_slack_error, render_slack_placeholder
+from bot.store.batch import Batcher
 from bot.store.leases import LEASE_S, Leases
 from bot.store.tables import digest
 
@@ -180,8 +183,14 @@ class Briefer:
         self._brief_slots = asyncio.Semaphore(brief_concurrency)
         self.pacer = LoopPacer()
         self.placeholders = InFlight()
+        # Events being acknowledged: link work waits until a burst of them is answered.
+        self.accepting = InFlight(max_wait_s=ACK_BUDGET_S * 20)
         self.writes = WriteOrder()
-        self.leases = Leases(app.store, lease_s)
+        self.leases = Leases(
+            app.store, lease_s, write_turn=lambda: self.writes.turn(WriteOrder.POST)
+        )
+        # Acknowledgements arriving together share one transaction (group commit).
+        self._accepts: Batcher[tuple[str, dict[str, Any]], bool] = Batcher(self._write_accepts)
         self._tasks: set[asyncio.Task[None]] = set()
         self._resumers: dict[str, ResumeHandler] = {"links": self._resume_links}
         self.generic_error = LinkbriefError().message
@@ -217,7 +226,8 @@ class Briefer:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         try:
-            await asyncio.wait_for(asyncio.shield(task), budget_s)
+            async with self.accepting.active():
+                await asyncio.wait_for(asyncio.shield(task), budget_s)
         except TimeoutError:
             task.add_done_callback(_log_failure)
             self.late_saves += 1
@@ -268,8 +278,11 @@ class Briefer:
 
     async def add_pending(self, key: str, payload: dict[str, Any]) -> bool:
         """Persist accepted work, ahead of any other write this adapter has queued."""
+        return await self._accepts.submit((key, payload))
+
+    async def _write_accepts(self, items: list[tuple[str, dict[str, Any]]]) -> list[bool]:
         async with self.writes.turn(WriteOrder.ACK):
-            return await self.app.store.add_pending(key, payload)
+            return await self.app.store.add_pending_many(items)
 
     def start(self, key: str, jobs: list[LinkJob]) -> None:
         """Run an accepted request's jobs in the background, then finish its pending item."""
@@ -287,12 +300,10 @@ class Briefer:
 
         ``resumed``: a previous process accepted this job, so it may have posted.
         """
-        async with (
-            self.placeholders.active(),
-            self._post_slots,
-            self.writes.turn(WriteOrder.POST),
-        ):
-            held = await self.leases.try_acquire(job.key)
+        # Acknowledgements first: under a burst, link work starts once they are out.
+        await self.accepting.idle()
+        async with self.placeholders.active():
+            held = await self.leases.try_acquire(job.key)  # batched with other claims
         took_over = False
         if not held:
             # Someone holds the link: wait (outside every slot) until it is finished
@@ -301,27 +312,39 @@ class Briefer:
             if not held:
                 log.info("slack: %s already briefed (or started) here", host_of(job.url))
                 return
+        # A fresh job's brief is built while its placeholder goes out: the lease is
+        # ours, and only the update needs the placeholder. A resumed or taken-over job
+        # may be finished already, so it learns that (from its progress) first.
+        fresh = not (resumed or took_over)
+        building: asyncio.Task[dict[str, Any]] | None = None
         try:
+            if job.note is None and fresh:
+                building = asyncio.create_task(self._paced_brief(job), name="slack-brief")
             async with self.placeholders.active():
-                placeholder_ts = await self._placeholder(job, look_first=resumed or took_over)
+                placeholder_ts = await self._placeholder(job, look_first=not fresh)
             if placeholder_ts is None:  # finished elsewhere, or Slack refused the post
+                await _cancelled(building)
                 await self.leases.release(job.key)
                 return
             if job.note is None:
-                async with self._brief_slots:
-                    # Placeholders first: a brief starts only when none is waiting to be
-                    # posted and the event loop has room, so a burst shows "Reading…" at once.
-                    await self.placeholders.idle()
-                    await self.pacer.calm()
-                    message = await self._brief_message(job)
-                    await self._update(job, placeholder_ts, message)
+                if building is None:
+                    building = asyncio.create_task(self._paced_brief(job), name="slack-brief")
+                await self._update(job, placeholder_ts, await building)
             async with self.writes.turn(WriteOrder.FINISH):
                 await self.leases.finish(job.key)
         except BaseException:
             # Interrupted (shutdown) or failed: the progress stays, the lease goes, so
             # the next process (or a retry) finishes this placeholder without waiting.
+            await _cancelled(building)
             await _quietly(self.leases.release(job.key))
             raise
+
+    async def _paced_brief(self, job: LinkJob) -> dict[str, Any]:
+        """The job's rendered brief, built in a brief slot once the event loop has room."""
+        async with self._brief_slots:
+            # Acknowledgements first: a brief starts only when the loop's lag is low.
+            await self.pacer.calm()
+            return await self._brief_message(job)
 
     async def _placeholder(self, job: LinkJob, *, look_first: bool) -> str | None:
         """The link's placeholder: recorded earlier, found in the thread, or posted now."""
@@ -439,6 +462,15 @@ class Briefer:
     async def _resume_links(self, key: str, payload: dict[str, Any]) -> None:
         jobs = [LinkJob.from_payload(job) for job in payload.get("jobs") or []]
         await self.run_all(key, jobs, resumed=True)
+
+
+async def _cancelled(task: asyncio.Task[Any] | None) -> None:
+    """Stop a brief nobody will post (the link was finished elsewhere, or we are stopping)."""
+    if task is None or task.done():
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
 
 
 async def _quietly(step: Coroutine[Any, Any, None]) -> None:
