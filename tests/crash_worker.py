@@ -1,9 +1,11 @@
-"""A linkbrief process for the crash tests: the Slack front end against the test's fakes.
+"""A linkbrief process for the crash tests: a chat front end against the test's fakes.
 
 Run by ``tests.fault_support.CrashWorker`` as ``python -m tests.crash_worker
-slack --settings '<json>' --lease-s <s>``. The settings point at the fakes the
-test runs on loopback; the worker prints ``READY <port>`` (the events port) once
-it takes events, then runs until SIGKILLed. (Discord has no crash recovery yet.)
+<slack|discord> --settings '<json>' --lease-s <s>``. The settings point at the
+fakes the test runs on loopback. Slack: the worker prints ``READY <port>`` (the
+events port) once it takes events. Discord: the real discord.py bot, ``READY 0``
+once its gateway session is ready (events come from the fake's gateway). Either
+runs until SIGKILLed.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import argparse
 import asyncio
 import json
 
+from bot.adapters.discord import LinkbriefBot, configure_endpoints
 from bot.adapters.slack import SlackFrontEnd
-from bot.app import build_app
+from bot.app import App, build_app
 from bot.config import load_settings
 
 
@@ -27,12 +30,31 @@ async def run(platform: str, values: dict[str, object], lease_s: float) -> None:
         print(f"READY {front.port}", flush=True)
         await asyncio.Event().wait()
         return
+    if platform == "discord":
+        await run_discord_bot(app, lease_s)
+        return
     raise SystemExit(f"no crash worker for {platform!r}")
+
+
+async def run_discord_bot(app: App, lease_s: float) -> None:
+    configure_endpoints(app.settings)
+    bot = LinkbriefBot(app)
+    bot.lease_s = lease_s
+    assert app.settings.discord_token is not None
+    async with bot:
+        runner = asyncio.create_task(bot.start(app.settings.discord_token.get_secret_value()))
+        while not bot.is_ready():
+            if runner.done():
+                runner.result()  # surfaces the start-up error
+                raise SystemExit("the Discord bot stopped before it was ready")
+            await asyncio.sleep(0.05)
+        print("READY 0", flush=True)
+        await runner
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("platform", choices=["slack"])
+    parser.add_argument("platform", choices=["slack", "discord"])
     parser.add_argument("--settings", required=True, help="Settings overrides as JSON")
     parser.add_argument("--lease-s", type=float, default=1.0)
     args = parser.parse_args()

@@ -4,8 +4,10 @@
 new Slack front end on the same SQLite file, with a short lease so links a
 killed process held are taken over quickly. ``CrashWorker`` runs
 ``tests/crash_worker.py`` as a real subprocess against the test's fakes, to be
-SIGKILLed in the middle of a brief. ``slack_outcome`` reads what a person would
-see in the fake Slack: the bot's messages, as they stand after every update.
+SIGKILLed in the middle of a brief (Slack, or the real discord.py bot for
+Discord). ``bot_messages`` reads what a person would see in the fake Slack: the
+bot's messages, as they stand after every update; ``discord_bot_messages`` the
+same in the fake Discord.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from bot.adapters.slack import SlackFrontEnd
 from bot.app import build_app
+from tests.discord_helpers import DiscordStack
 from tests.servers.slack_api import ApiCall
 from tests.slack_helpers import SlackStack
 
@@ -116,3 +119,29 @@ def slack_worker_settings(stack: SlackStack) -> dict[str, Any]:
         "llm_max_retries": 0,
     }
     return values
+
+
+def discord_worker_settings(stack: DiscordStack) -> dict[str, Any]:
+    """The Discord stack's settings as plain values, for a worker on the same fakes and file."""
+    settings = stack.settings()
+    assert settings.discord_token is not None
+    values: dict[str, Any] = {
+        "discord_token": settings.discord_token.get_secret_value(),
+        "discord_api_base_url": settings.discord_api_base_url,
+        "discord_gateway_url": settings.discord_gateway_url,
+        "database_url": settings.database_url,
+        "fetch_allowed_private_hosts": "127.0.0.2",
+        "summarizer": settings.summarizer,
+        "brief_cache_ttl_s": 0,
+        "llm_max_retries": 0,
+    }
+    if settings.openai_api_key is not None:
+        values["openai_api_key"] = settings.openai_api_key.get_secret_value()
+        values["openai_base_url"] = settings.openai_base_url
+    return values
+
+
+def discord_bot_messages(stack: DiscordStack, channel_id: int | str) -> list[dict[str, Any]]:
+    """The bot's messages in ``channel_id`` (a thread's id is its message's) as they stand."""
+    found = [m for m in stack.fake.messages.values() if m["channel_id"] == str(channel_id)]
+    return sorted(found, key=lambda m: int(m["id"]))

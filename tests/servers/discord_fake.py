@@ -35,10 +35,15 @@ How each part maps to Discord's documented protocol
   the client's acknowledged ``seq`` was older, so already-delivered events arrive
   again: Discord's delivery is at-least-once, and this is how duplicates happen.
 * REST: the handful of endpoints the bot uses (messages, threads from a message,
-  interaction callbacks, webhook follow-ups, command bulk overwrite), with Discord's
+  interaction callbacks, webhook follow-ups, command bulk overwrite; reads of a
+  channel, of one message and of a channel's messages, newest first, paged by
+  ``before``/``after``/``limit`` as Discord pages them; only messages the bot
+  created exist in REST, people's messages arrive as gateway events), with Discord's
   object shapes, error bodies (``{"message", "code"}``; 50013 Missing Permissions)
   and rate-limit headers (``X-RateLimit-*``, ``Retry-After``, ``Via`` on a 429 as
   Discord's edge sends it; without ``Via`` a client must assume a Cloudflare ban).
+  ``hold`` keeps a request unanswered (before or after its effect) until the fake
+  closes: a process killed in that instant never learns the outcome.
 """
 
 from __future__ import annotations
@@ -82,6 +87,14 @@ class _Failure:
     status: int
     times: int
     retry_after: float
+
+
+@dataclass
+class _Hold:
+    method: str
+    pattern: re.Pattern[str]
+    after_effect: bool
+    times: int
 
 
 @dataclass
@@ -162,6 +175,9 @@ class FakeDiscord:
         self.open_sockets: set[web.WebSocketResponse] = set()
         self._conn: _Connection | None = None
         self._failures: list[_Failure] = []
+        self._holds: list[_Hold] = []
+        self._released = asyncio.Event()
+        self.held: list[Recorded] = []  # requests being held unanswered
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -180,6 +196,7 @@ class FakeDiscord:
         return self
 
     async def close(self) -> None:
+        self._released.set()
         if self._conn is not None:
             await self._conn.ws.close()
         if self._runner is not None:
@@ -203,6 +220,11 @@ class FakeDiscord:
     ) -> None:
         """Answer the next ``times`` matching requests with ``status`` (403 or 429)."""
         self._failures.append(_Failure(method, re.compile(path_regex), status, times, retry_after))
+
+    def hold(self, method: str, path_regex: str, *, after_effect: bool, times: int = 1) -> None:
+        """Leave the next ``times`` matching requests unanswered until ``close``: before
+        their effect (nothing happened) or after it (done, but the client never hears)."""
+        self._holds.append(_Hold(method, re.compile(path_regex), after_effect, times))
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> int:
         """Send a dispatch in the current session (buffered while disconnected)."""
@@ -339,13 +361,30 @@ class FakeDiscord:
         body = await request.json() if request.can_read_body else None
         record = Recorded(request.method, path, dict(request.query), body)
         self.requests.append(record)
+        hold = self._hold_for(record)
+        if hold is not None and not hold.after_effect:
+            await self._stay_held(record)
         if request.headers.get("Authorization") not in (f"Bot {self.token}", None):
             response = _error(401, 0, "401: Unauthorized")
         else:
             response = self._injected_failure(record) or self._route(record)
+        if hold is not None and hold.after_effect:
+            await self._stay_held(record)
         record.status = response.status
         await self._notify()
         return response
+
+    def _hold_for(self, record: Recorded) -> _Hold | None:
+        for hold in self._holds:
+            if hold.times and hold.method == record.method and hold.pattern.fullmatch(record.path):
+                hold.times -= 1
+                return hold
+        return None
+
+    async def _stay_held(self, record: Recorded) -> None:
+        self.held.append(record)
+        await self._notify()
+        await self._released.wait()
 
     def _injected_failure(self, record: Recorded) -> web.Response | None:
         channel = re.match(r"/channels/(\d+)/", record.path)
@@ -370,6 +409,17 @@ class FakeDiscord:
             ("GET", r"/gateway(/bot)?", lambda m: _ok(self._gateway_info())),
             ("GET", r"/users/@me", lambda m: _ok(p.bot_user)),
             ("GET", r"/oauth2/applications/@me", lambda m: _ok(p.application())),
+            ("GET", r"/channels/(\d+)", lambda m: self._get_channel(int(m[1]))),
+            (
+                "GET",
+                r"/channels/(\d+)/messages",
+                lambda m: self._list_messages(int(m[1]), r.query),
+            ),
+            (
+                "GET",
+                r"/channels/(\d+)/messages/(\d+)",
+                lambda m: self._get_message(int(m[1]), int(m[2])),
+            ),
             (
                 "POST",
                 r"/channels/(\d+)/messages",
@@ -428,6 +478,37 @@ class FakeDiscord:
             for c in commands
         ]
         return _ok(self.commands)
+
+    def _get_channel(self, channel_id: int) -> web.Response:
+        guild = self.p.guild()
+        known = {int(c["id"]): c for c in guild["channels"] + guild["threads"]}
+        known |= self.threads
+        if channel_id not in known:
+            return _error(404, 10003, "Unknown Channel")
+        return _ok(known[channel_id])
+
+    def _get_message(self, channel_id: int, message_id: int) -> web.Response:
+        message = self.messages.get(message_id)
+        if message is None or int(message["channel_id"]) != channel_id:
+            return _error(404, 10008, "Unknown Message")
+        return _ok(message)
+
+    def _list_messages(self, channel_id: int, query: dict[str, str]) -> web.Response:
+        """Discord's paging: up to ``limit`` (1-100, default 50) messages just before
+        ``before`` / just after ``after`` / the newest, always returned newest first."""
+        if not self.p.channel_known(channel_id, self.threads):
+            return _error(404, 10003, "Unknown Channel")
+        limit = max(1, min(100, int(query.get("limit", 50))))
+        found = sorted(
+            (m for m in self.messages.values() if int(m["channel_id"]) == channel_id),
+            key=lambda m: int(m["id"]),
+        )
+        if "after" in query:
+            page = [m for m in found if int(m["id"]) > int(query["after"])][:limit]
+        else:
+            before = int(query.get("before", 1 << 63))
+            page = [m for m in found if int(m["id"]) < before][-limit:]
+        return _ok(page[::-1])
 
     def _create_message(
         self, channel_id: int | None, body: dict[str, Any], *, webhook: bool = False

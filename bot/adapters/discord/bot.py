@@ -2,7 +2,10 @@
 
 Everything long-lived is created in ``setup_hook`` (which discord.py runs once,
 after login and before the gateway connects), never in ``on_ready``: READY
-fires again after every fresh session, and events may arrive before it.
+fires again after every fresh session, and events may arrive before it. The
+work a previous process accepted but did not finish is resumed from there too,
+in the background (REST works before the gateway is up; the gateway is not kept
+waiting for briefs).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from discord.ext import commands
 
 from bot.adapters.discord.briefing import Briefer
 from bot.app import App
+from bot.store.leases import LEASE_S
 
 
 def bot_intents() -> discord.Intents:
@@ -27,6 +31,9 @@ def bot_intents() -> discord.Intents:
 
 class LinkbriefBot(commands.Bot):
     """One per process; the cogs reach the shared ``briefer`` through it."""
+
+    # How long a killed process's links stay leased before another takes them over.
+    lease_s: float = LEASE_S
 
     def __init__(self, app: App) -> None:
         super().__init__(
@@ -44,9 +51,16 @@ class LinkbriefBot(commands.Bot):
         from bot.adapters.discord.cogs.commands import CommandsCog
         from bot.adapters.discord.cogs.links import LinksCog
 
-        self.briefer = Briefer(self.app)
+        self.briefer = Briefer(self.app, self, lease_s=self.lease_s)
         await self.add_cog(LinksCog(self, self.briefer))
         await self.add_cog(CommandsCog(self, self.briefer))
+        self.briefer.background.spawn(self.briefer.resume_pending(), name="discord-resume")
+
+    async def close(self) -> None:
+        # Resumed briefs stop first, while HTTP still works; they stay pending.
+        if self.briefer is not None:
+            await self.briefer.aclose()
+        await super().close()
 
     async def on_message(self, message: discord.Message, /) -> None:
         """No prefix commands: the links cog listens to messages instead."""
