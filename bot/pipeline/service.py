@@ -128,15 +128,22 @@ class BriefService:
     async def _brief_url(self, url: str, budget: TokenBudget | None) -> tuple[Brief, bool]:
         key = canonical_url(url)
         looked_at = self._builds_done
+        spent = False
         if self._cache is not None and self._cache_ttl_s > 0:
-            cached = await self._cache.get_brief(key, self._cache_ttl_s)
+            # The budget is read beside the cache look, not after it: two reads at once
+            # instead of one after the other (a wasted read on a hit is cheap).
+            cached, spent = await asyncio.gather(
+                self._cache.get_brief(key, self._cache_ttl_s), self._budget_spent(budget)
+            )
             if cached is not None:
                 return cached.model_copy(update={"url": url}), True
+        else:
+            spent = await self._budget_spent(budget)
         look_again = self._builds_done != looked_at
         pending = self._in_flight.get(key)
         if pending is not None:
             return await asyncio.shield(pending), False
-        if budget is not None and await self._budget_spent(budget):
+        if spent:
             # Someone with budget may have started this link meanwhile: riding along is free.
             pending = self._in_flight.get(key)
             if pending is not None:
@@ -198,8 +205,14 @@ class BriefService:
         self, article: Article, budget: TokenBudget | None, *, degraded: bool
     ) -> Brief:
         started = time.perf_counter()
-        draft, mode = await self._summarize(article, budget, degraded=degraded)
-        claims = await asyncio.to_thread(verify_draft, article, draft)
+        charging: list[asyncio.Task[None]] = []
+        draft, mode = await self._summarize(article, budget, degraded=degraded, charging=charging)
+        try:
+            # The charge is written while the quotes are verified (it only needs the draft).
+            claims = await asyncio.to_thread(verify_draft, article, draft)
+        finally:
+            if charging:
+                await charging[0]
         brief = Brief(
             url=article.url,
             canonical_url=article.canonical_url,
@@ -244,15 +257,21 @@ class BriefService:
             await self._cache.put_brief(brief, key=key)
         return brief
 
-    async def _budget_spent(self, budget: TokenBudget) -> bool:
-        if not self.uses_model:
+    async def _budget_spent(self, budget: TokenBudget | None) -> bool:
+        if budget is None or not self.uses_model:
             return False  # the extractive summarizer costs no tokens
         remaining = await budget.remaining()
         return remaining is not None and remaining <= 0
 
     async def _summarize(
-        self, article: Article, budget: TokenBudget | None, *, degraded: bool
+        self,
+        article: Article,
+        budget: TokenBudget | None,
+        *,
+        degraded: bool,
+        charging: list[asyncio.Task[None]],
     ) -> tuple[Draft, str]:
+        """The draft and its mode; the budget charge, if any, is left running in ``charging``."""
         self.summaries += 1
         if degraded:
             if self._fallback is None:
@@ -284,7 +303,8 @@ class BriefService:
                 seconds=time.perf_counter() - started,
             )
             if budget is not None:
-                await self._charge(budget, draft.prompt_tokens + draft.completion_tokens)
+                tokens = draft.prompt_tokens + draft.completion_tokens
+                charging.append(asyncio.create_task(self._charge(budget, tokens)))
         return draft, self._summarizer.mode
 
     async def _charge(self, budget: TokenBudget, tokens: int) -> None:

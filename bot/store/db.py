@@ -17,7 +17,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -50,7 +50,7 @@ def create_engine(database_url: str) -> AsyncEngine:
         return create_async_engine(url, pool_pre_ping=True)
 
     database = url.database or ""
-    if not _is_sqlite_file(url):
+    if not is_sqlite_file(url):
         # Each connection to ":memory:" is a separate database: keep exactly one,
         # and let tasks queue for it (a shared connection would mix transactions).
         engine = create_async_engine(
@@ -64,17 +64,20 @@ def create_engine(database_url: str) -> AsyncEngine:
         if not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-    _tune_sqlite(engine)
+    tune_sqlite(engine.sync_engine)
     return engine
 
 
-def _is_sqlite_file(url: URL) -> bool:
+def is_sqlite_file(url: URL) -> bool:
+    """A SQLite database in a file (not in memory): several connections see the same data."""
     database = url.database or ""
     return database not in ("", ":memory:") and url.query.get("mode") != "memory"
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def tune_sqlite(engine: Engine) -> None:
+    """Busy timeout, ``synchronous=NORMAL`` and explicit BEGINs on every new connection."""
+
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # The driver's own implicit BEGIN comes too late (only before DML) and
         # commits before DDL; take over transaction control so every
@@ -88,7 +91,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         finally:
             cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
@@ -101,7 +104,7 @@ async def ensure_wal(engine: AsyncEngine) -> None:
     alone with the file and SQLite does not wait for it (no busy handler here):
     several processes opening a brand-new file at once retry for a while.
     """
-    if engine.dialect.name != "sqlite" or not _is_sqlite_file(engine.url):
+    if engine.dialect.name != "sqlite" or not is_sqlite_file(engine.url):
         return
     deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
     async with engine.connect() as conn:
@@ -156,7 +159,7 @@ def _upgrade(connection: Connection, revision: str) -> None:
     command.upgrade(alembic_config(connection), revision)
 
 
-def insert_for(conn: AsyncConnection, entity: Any) -> Any:
+def insert_for(conn: AsyncConnection | Connection, entity: Any) -> Any:
     """An INSERT that supports ``on_conflict_do_nothing/update`` on this backend."""
     name = conn.dialect.name
     if name == "postgresql":

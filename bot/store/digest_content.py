@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Connection, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.pipeline.urls import canonical_url
@@ -22,6 +23,9 @@ from bot.store.digest_tables import (
     DigestShareRow,
 )
 from bot.store.tables import digest
+
+if TYPE_CHECKING:
+    from bot.store.store import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,7 @@ class DigestContentLedger:
     """Items and shares; ``DigestStore`` inherits it."""
 
     _engine: AsyncEngine
+    _store: Store
 
     async def add_items(self, feed_hash: str, items: Sequence[NewItem], now: datetime) -> int:
         """Store items not seen before; returns how many were new."""
@@ -153,7 +158,8 @@ class DigestContentLedger:
         self, platform: str, channel_id: str, url: str, shared_at: datetime
     ) -> None:
         canonical = canonical_url(url)
-        async with self._engine.begin() as conn:
+
+        def share(conn: Connection) -> None:
             stmt = insert_for(conn, DigestShareRow).values(
                 platform=platform,
                 channel_id=channel_id,
@@ -176,7 +182,10 @@ class DigestContentLedger:
                     "times": DigestShareRow.times + 1,
                 },
             )
-            await conn.execute(stmt)
+            conn.execute(stmt)
+
+        # On every shared link: the store's one-hop route (bot.store.runner).
+        await self._store.write(share)
 
     async def shares_for_channel(
         self, platform: str, channel_id: str, *, since: datetime, until: datetime

@@ -104,6 +104,7 @@ class DigestStore(DigestRunLedger, DigestContentLedger):
     """Digest persistence over the store's engine: subscriptions, feeds, items, shares, runs."""
 
     def __init__(self, store: Store) -> None:
+        self._store = store
         self._engine = store.engine
 
     # --- channels -------------------------------------------------------------

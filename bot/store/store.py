@@ -15,17 +15,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import Connection, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.pipeline.models import Brief
 from bot.store.db import create_engine, insert_for, migrate
 from bot.store.retry import retrying
+from bot.store.runner import TransactionRunner
 from bot.store.tables import (
     MAX_COUNTER_KEY,
     BriefRow,
@@ -37,6 +39,8 @@ from bot.store.tables import (
 )
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 DEFAULT_CLAIM_TTL_S = 7 * 86400
 # Channel settings are read for every message with a link but change only on
@@ -72,6 +76,8 @@ class Store:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        # The hot calls below: one thread hop per transaction (see bot.store.runner).
+        self._run = TransactionRunner(engine)
         self._channels: dict[tuple[str, str], tuple[float, ChannelSettings]] = {}
         self._channel_reads: dict[tuple[str, str], asyncio.Future[ChannelSettings]] = {}
 
@@ -87,7 +93,16 @@ class Store:
         return cls(engine)
 
     async def close(self) -> None:
+        await self._run.close()
         await self._engine.dispose()
+
+    async def write(self, fn: Callable[[Connection], T]) -> T:
+        """``fn(conn)`` in one read-write transaction, by the fastest route this database has."""
+        return await self._run.write(fn)
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        """``fn(conn)`` in one read-only transaction."""
+        return await self._run.read(fn)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -103,8 +118,7 @@ class Store:
         query = select(BriefRow.data).where(
             BriefRow.url_hash == digest(canonical_url), BriefRow.created_at > cutoff
         )
-        async with self._engine.connect() as conn:
-            data = (await conn.execute(query)).scalar_one_or_none()
+        data = await self._run.read(lambda conn: conn.execute(query).scalar_one_or_none())
         if data is None:
             return None
         try:
@@ -122,12 +136,11 @@ class Store:
         differ from the canonical URL the page declares.
         """
         key = key or brief.canonical_url
-        async with self._engine.begin() as conn:
+        data = brief.model_dump(mode="json")
+
+        def put(conn: Connection) -> None:
             stmt = insert_for(conn, BriefRow).values(
-                url_hash=digest(key),
-                canonical_url=key,
-                data=brief.model_dump(mode="json"),
-                created_at=_now(),
+                url_hash=digest(key), canonical_url=key, data=data, created_at=_now()
             )
             stmt = stmt.on_conflict_do_update(
                 index_elements=[BriefRow.url_hash],
@@ -137,7 +150,9 @@ class Store:
                     "created_at": stmt.excluded.created_at,
                 },
             )
-            await conn.execute(stmt)
+            conn.execute(stmt)
+
+        await self._run.write(put)
 
     @retrying
     async def purge_briefs(self, older_than_s: float) -> int:
@@ -156,8 +171,7 @@ class Store:
         The primary key decides, inside the database: concurrent callers in any
         task or process see exactly one True. An expired claim may be taken over.
         """
-        async with self._engine.begin() as conn:
-            return await _claim(conn, key, ttl_s)
+        return await self._run.write(lambda conn: _claim(conn, key, ttl_s))
 
     @retrying
     async def claim_many(self, claims: list[tuple[str, float]]) -> list[bool]:
@@ -165,14 +179,13 @@ class Store:
 
         A key twice in the list is won at most once (the second sees the first's row).
         """
-        async with self._engine.begin() as conn:
-            return [await _claim(conn, key, ttl_s) for key, ttl_s in claims]
+        return await self._run.write(lambda conn: [_claim(conn, k, ttl) for k, ttl in claims])
 
     @retrying
     async def release(self, key: str) -> None:
         """Undo a claim (the work failed before anything was posted), so a retry may run."""
-        async with self._engine.begin() as conn:
-            await conn.execute(delete(ClaimRow).where(ClaimRow.key_hash == digest(key)))
+        stmt = delete(ClaimRow).where(ClaimRow.key_hash == digest(key))
+        await self._run.write(lambda conn: conn.execute(stmt))
 
     @retrying
     async def renew_claims(self, keys: list[str], ttl_s: float) -> int:
@@ -181,13 +194,12 @@ class Store:
         if not keys:
             return 0
         now = _now()
-        async with self._engine.begin() as conn:
-            result = await conn.execute(
-                update(ClaimRow)
-                .where(ClaimRow.key_hash.in_([digest(k) for k in keys]), ClaimRow.expires_at > now)
-                .values(expires_at=now + timedelta(seconds=ttl_s))
-            )
-        return result.rowcount
+        stmt = (
+            update(ClaimRow)
+            .where(ClaimRow.key_hash.in_([digest(k) for k in keys]), ClaimRow.expires_at > now)
+            .values(expires_at=now + timedelta(seconds=ttl_s))
+        )
+        return await self._run.write(lambda conn: conn.execute(stmt).rowcount)
 
     async def purge_claims(self) -> int:
         """Drop expired claims; returns how many."""
@@ -200,14 +212,12 @@ class Store:
     @retrying
     async def add_pending(self, key: str, payload: dict[str, Any]) -> bool:
         """Persist work before acknowledging it; False if ``key`` is already pending or done."""
-        async with self._engine.begin() as conn:
-            return await _add_pending(conn, key, payload)
+        return await self._run.write(lambda conn: _add_pending(conn, key, payload))
 
     @retrying
     async def add_pending_many(self, items: list[tuple[str, dict[str, Any]]]) -> list[bool]:
         """``add_pending`` for each ``(key, payload)``, in one transaction; answers in order."""
-        async with self._engine.begin() as conn:
-            return [await _add_pending(conn, key, payload) for key, payload in items]
+        return await self._run.write(lambda conn: [_add_pending(conn, k, p) for k, p in items])
 
     @retrying
     async def pending(self, limit: int = 100) -> list[tuple[str, dict[str, Any]]]:
@@ -228,8 +238,7 @@ class Store:
         query = select(PendingRow.payload, PendingRow.finished_at).where(
             PendingRow.key_hash == digest(key)
         )
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(query)).first()
+        row = await self._run.read(lambda conn: conn.execute(query).first())
         if row is None:
             return None
         return row[0], row[1] is not None
@@ -238,7 +247,8 @@ class Store:
     async def put_pending(self, key: str, payload: dict[str, Any]) -> None:
         """Record progress: create ``key`` with ``payload``, or replace the payload of an
         unfinished item. A finished item keeps its payload (finished is final)."""
-        async with self._engine.begin() as conn:
+
+        def put(conn: Connection) -> None:
             stmt = insert_for(conn, PendingRow).values(
                 key_hash=digest(key), key=key, payload=payload, created_at=_now()
             )
@@ -247,17 +257,19 @@ class Store:
                 set_={"payload": stmt.excluded.payload},
                 where=PendingRow.finished_at.is_(None),
             )
-            await conn.execute(stmt)
+            conn.execute(stmt)
+
+        await self._run.write(put)
 
     @retrying
     async def finish_pending(self, key: str) -> None:
         """Mark work done: it leaves ``pending()`` and its key cannot be added again."""
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                update(PendingRow)
-                .where(PendingRow.key_hash == digest(key), PendingRow.finished_at.is_(None))
-                .values(finished_at=_now())
-            )
+        stmt = (
+            update(PendingRow)
+            .where(PendingRow.key_hash == digest(key), PendingRow.finished_at.is_(None))
+            .values(finished_at=_now())
+        )
+        await self._run.write(lambda conn: conn.execute(stmt))
 
     @retrying
     async def purge_pending(self, older_than_s: float = DEFAULT_CLAIM_TTL_S) -> int:
@@ -291,8 +303,7 @@ class Store:
         query = select(ChannelRow.auto).where(
             ChannelRow.platform == platform, ChannelRow.channel_id == channel_id
         )
-        async with self._engine.connect() as conn:
-            auto = (await conn.execute(query)).scalar_one_or_none()
+        auto = await self._run.read(lambda conn: conn.execute(query).scalar_one_or_none())
         if auto is None:
             return ChannelSettings(platform, channel_id)
         return ChannelSettings(platform, channel_id, auto=bool(auto))
@@ -319,7 +330,8 @@ class Store:
             raise ValueError("window_start must be timezone-aware")
         if len(key) > MAX_COUNTER_KEY:
             raise ValueError(f"counter key longer than {MAX_COUNTER_KEY} characters")
-        async with self._engine.begin() as conn:
+
+        def incr(conn: Connection) -> int:
             stmt = insert_for(conn, CounterRow).values(
                 key=key, window_start=window_start, count=amount
             )
@@ -327,8 +339,9 @@ class Store:
                 index_elements=[CounterRow.key, CounterRow.window_start],
                 set_={"count": CounterRow.count + stmt.excluded["count"]},
             ).returning(CounterRow.count)
-            total = (await conn.execute(stmt)).scalar_one()
-        return int(total)
+            return int(conn.execute(stmt).scalar_one())
+
+        return await self._run.write(incr)
 
     @retrying
     async def read_counter(self, key: str, window_start: datetime) -> int:
@@ -336,8 +349,7 @@ class Store:
         query = select(CounterRow.count).where(
             CounterRow.key == key, CounterRow.window_start == window_start
         )
-        async with self._engine.connect() as conn:
-            count = (await conn.execute(query)).scalar_one_or_none()
+        count = await self._run.read(lambda conn: conn.execute(query).scalar_one_or_none())
         return int(count or 0)
 
     @retrying
@@ -348,7 +360,7 @@ class Store:
         return result.rowcount
 
 
-async def _claim(conn: AsyncConnection, key: str, ttl_s: float) -> bool:
+def _claim(conn: Connection, key: str, ttl_s: float) -> bool:
     now = _now()
     stmt = insert_for(conn, ClaimRow).values(
         key_hash=digest(key),
@@ -364,14 +376,14 @@ async def _claim(conn: AsyncConnection, key: str, ttl_s: float) -> bool:
         },
         where=ClaimRow.expires_at <= now,
     ).returning(ClaimRow.key_hash)
-    return (await conn.execute(stmt)).first() is not None
+    return conn.execute(stmt).first() is not None
 
 
-async def _add_pending(conn: AsyncConnection, key: str, payload: dict[str, Any]) -> bool:
+def _add_pending(conn: Connection, key: str, payload: dict[str, Any]) -> bool:
     stmt = (
         insert_for(conn, PendingRow)
         .values(key_hash=digest(key), key=key, payload=payload, created_at=_now())
         .on_conflict_do_nothing(index_elements=[PendingRow.key_hash])
         .returning(PendingRow.key_hash)
     )
-    return (await conn.execute(stmt)).first() is not None
+    return conn.execute(stmt).first() is not None
