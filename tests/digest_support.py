@@ -6,46 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import App, build_app
 from bot.config import Settings, load_settings
 from bot.digest.models import Digest
 from bot.pipeline.extractive import ExtractiveSummarizer
 from bot.pipeline.models import Article, Draft
-from bot.store.tables import Base
+from tests.pg_support import DB_PARAMS, PG_URL, reset_postgres
 from tests.servers.feed_server import FeedItem
 
+__all__ = ["DB_PARAMS", "PG_URL", "reset_postgres"]
+
 ROOT = Path(__file__).resolve().parents[1]
-PG_URL = os.environ.get("LINKBRIEF_TEST_PG_URL", "")
-DB_PARAMS = [
-    "sqlite",
-    pytest.param(
-        "postgresql",
-        marks=pytest.mark.skipif(not PG_URL, reason="LINKBRIEF_TEST_PG_URL not set"),
-    ),
-]
 # A Wednesday in winter (CET = UTC+1), well after 09:00 everywhere in Europe.
 WED = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-
-
-async def reset_postgres(url: str) -> None:
-    """Drop every store table (the digest ones included) and Alembic's version."""
-    import bot.store  # noqa: F401  (registers the digest tables on Base.metadata)
-
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as conn:
-            for table in [*Base.metadata.tables, "alembic_version"]:
-                await conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{table}" CASCADE')
-    finally:
-        await engine.dispose()
 
 
 async def database_url(kind: str, tmp_path: Path) -> str:

@@ -19,38 +19,19 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, func, inspect, select, text, update
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.pipeline.models import Brief, BriefStats, Claim
 from bot.store import ChannelSettings, Store
 from bot.store.tables import Base, BriefRow, ClaimRow, PendingRow
+from tests.pg_support import DB_PARAMS, PG_URL, reset_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
-PG_URL = os.environ.get("LINKBRIEF_TEST_PG_URL", "")
 
 
-async def _reset_postgres(url: str) -> None:
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as conn:
-            for table in [*Base.metadata.tables, "alembic_version"]:
-                await conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{table}" CASCADE')
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(not PG_URL, reason="LINKBRIEF_TEST_PG_URL not set"),
-        ),
-    ]
-)
+@pytest.fixture(params=DB_PARAMS)
 async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "postgresql":
-        await _reset_postgres(PG_URL)
+        await reset_postgres(PG_URL)
         return PG_URL
     # A directory that does not exist yet: the store must create it.
     return f"sqlite+aiosqlite:///{tmp_path / 'state' / 'nested' / 'linkbrief.db'}"

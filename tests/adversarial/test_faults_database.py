@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sqlite3
 import threading
 from collections.abc import AsyncIterator
@@ -21,13 +20,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.store.tables import Base
 from tests.discord_helpers import wait_until
 from tests.fault_support import bot_messages, is_placeholder, message_text, posts, updates
+from tests.pg_support import PG_URL, reset_postgres
 from tests.servers.chat_server import Reply, brief_from_article
 from tests.slack_helpers import SlackStack, event_body, message_event
 
-PG_URL = os.environ.get("LINKBRIEF_TEST_PG_URL", "")
 BUSY_TIMEOUT_MS = 300  # the bot's busy_timeout in these tests: the lock outlasts it
 LOCK_HELD_S = 1.5
 
@@ -80,16 +78,6 @@ async def test_a_locked_sqlite_file_delays_the_brief_but_it_is_posted_once(
     assert retries, "the store never had to retry: the lock did not outlast busy_timeout"
 
 
-async def _reset_postgres(url: str) -> None:
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as conn:
-            for table in [*Base.metadata.tables, "alembic_version"]:
-                await conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{table}" CASCADE')
-    finally:
-        await engine.dispose()
-
-
 async def _kill_other_connections(url: str) -> int:
     engine = create_async_engine(url)
     try:
@@ -107,7 +95,7 @@ async def _kill_other_connections(url: str) -> int:
 async def pg_stack(tmp_path: Path) -> AsyncIterator[SlackStack]:
     if not PG_URL:
         pytest.skip("LINKBRIEF_TEST_PG_URL not set")
-    await _reset_postgres(PG_URL)
+    await reset_postgres(PG_URL)
     async with SlackStack(tmp_path, database_url=PG_URL, brief_cache_ttl_s=0) as running:
         yield running
 
