@@ -15,18 +15,10 @@ Exactly-once works in three steps, all through the store:
    nothing to do) or for the lease to lapse (its holder died: take over).
    The pending item is finished when all its links are.
 3. *recover*: on start, ``resume_pending`` runs again what a previous process
-   accepted but did not finish. A link with a recorded placeholder is finished
-   by updating that placeholder (``chat.update`` never adds a message). A link
-   taken over without a recorded placeholder (the process died between posting
-   and recording) is looked up in the thread first: every placeholder carries
-   message metadata naming its link, so it is found and updated rather than
-   posted again.
-
-The remaining window: Slack accepted a ``chat.postMessage`` but the process
-died before reading the answer *and* the message is not yet visible to
-``conversations.replies`` (or lies beyond its first page of 200 replies): then
-the link gets a second placeholder. A killed process's links wait for its
-lease to lapse (``LEASE_S``) before another process takes them over.
+   accepted but did not finish; a resumed or taken-over link's placeholder is
+   the recorded one or is looked up in the thread before a new one is posted
+   (``bot.adapters.slack.recovery`` holds the saved shape, the keys, the
+   look-ups and the window that remains).
 
 Under a burst acknowledgements go first (``pacing``); a fresh link's brief is
 built while its placeholder is posted, and the update waits for both. An
@@ -42,8 +34,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import asdict, dataclass
+from collections.abc import Coroutine
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -52,13 +43,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.adapters.slack.pacing import InFlight, LoopPacer, WriteOrder
+from bot.adapters.slack.recovery import LINK_METADATA_EVENT, LinkJob, Recovery, ResumeHandler
+from bot.adapters.slack.recovery import event_key as event_key
+from bot.adapters.slack.recovery import message_key as message_key
+from bot.adapters.slack.recovery import note_key as note_key
 from bot.app import App
 from bot.errors import LinkbriefError
 from bot.pipeline.urls import links_in_message
 from bot.render.slack import render_slack, render_slack_error, render_slack_placeholder
 from bot.store.batch import Batcher
 from bot.store.leases import LEASE_S, Leases
-from bot.store.tables import digest
 
 log = logging.getLogger(__name__)
 
@@ -82,65 +76,10 @@ BRIEF_CONCURRENCY = 8
 # the model, the next is fetched and extracted. With 8 fixed slots, 200 links on a
 # 1 s model took 25 waves (27.5 s) though LLM_CONCURRENCY=32 allows 7 (bench/concurrency.py).
 BRIEFS_PER_MODEL_SLOT = 2
-# Message metadata on every placeholder, naming its link job, so a process taking
-# over after a crash finds the placeholder in the thread instead of posting another.
-LINK_METADATA_EVENT = "linkbrief_link"
-THREAD_SEARCH_LIMIT = 200
-
-ResumeHandler = Callable[[str, dict[str, Any]], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class LinkJob:
-    """One link to brief in one place; ``thread_ts`` None posts at the channel's top level."""
-
-    key: str
-    channel: str
-    url: str
-    thread_ts: str | None = None
-    response_url: str | None = None  # slash commands: where to answer if we can't post
-    team_id: str = ""  # whose daily model budget and rate limits apply
-    user_id: str = ""
-    note: str | None = None  # post this text instead of briefing (e.g. "links skipped")
-
-    def to_payload(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> LinkJob:
-        return cls(
-            key=str(payload["key"]),
-            channel=str(payload["channel"]),
-            url=str(payload["url"]),
-            thread_ts=payload.get("thread_ts"),
-            response_url=payload.get("response_url"),
-            team_id=str(payload.get("team_id") or ""),
-            user_id=str(payload.get("user_id") or ""),
-            note=payload.get("note"),
-        )
-
-    @property
-    def tag(self) -> str:
-        """What the placeholder's metadata says about its job (a digest: keys hold URLs)."""
-        return digest(self.key)[:32]
-
-
-def message_key(channel: str, ts: str, url: str) -> str:
-    """The exactly-once key of one link in one message, shared by every trigger."""
-    return f"slack:msg:{channel}:{ts}:{url}"
-
-
-def note_key(channel: str, ts: str) -> str:
-    """The exactly-once key of the "links skipped" note of one message."""
-    return f"slack:msg:{channel}:{ts}:#skipped-note"
 
 
 def skipped_note(briefed: int, skipped: int) -> str:
     return f"Only the first {briefed} links are briefed; {skipped} more skipped."
-
-
-def event_key(event_id: str) -> str:
-    return f"slack:event:{event_id}"
 
 
 def is_slack_link(url: str) -> bool:
@@ -192,7 +131,8 @@ class Briefer:
         # Acknowledgements arriving together share one transaction (group commit).
         self._accepts: Batcher[tuple[str, dict[str, Any]], bool] = Batcher(self._write_accepts)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._resumers: dict[str, ResumeHandler] = {"links": self._resume_links}
+        self.recovery = Recovery(app, client, self.leases, self.writes, self.spawn)
+        self.recovery.on_resume("links", self._resume_links)
         self.generic_error = LinkbriefError().message
         self.late_saves = 0  # acknowledgements sent before their work was saved
         self._late_logged_at = -LATE_LOG_EVERY_S
@@ -212,7 +152,7 @@ class Briefer:
 
     def on_resume(self, kind: str, handler: ResumeHandler) -> None:
         """Let a listener module resume its own kind of pending work."""
-        self._resumers[kind] = handler
+        self.recovery.on_resume(kind, handler)
 
     async def before_ack(
         self, accept: Coroutine[Any, Any, None], budget_s: float = ACK_BUDGET_S
@@ -349,42 +289,9 @@ class Briefer:
     async def _placeholder(self, job: LinkJob, *, look_first: bool) -> str | None:
         """The link's placeholder: recorded earlier, found in the thread, or posted now."""
         async with self._post_slots:
-            progress, finished = await self.leases.progress(job.key)
-            if finished:  # briefed by another trigger while this one waited
-                return None
-            ts = progress.get("ts")
-            if ts is None and look_first:
-                ts = await self._find_placeholder(job)
-                if ts is not None:
-                    log.info("slack: found the placeholder of an interrupted brief")
-            if ts is None:
-                ts = await self._post_placeholder(job)
-                if ts is None:
-                    return None
-            if progress.get("ts") != ts:
-                async with self.writes.turn(WriteOrder.POST):
-                    await self.leases.record(job.key, ts=ts)
-            return str(ts)
-
-    async def _find_placeholder(self, job: LinkJob) -> str | None:
-        """Our message for ``job`` already in its thread (or channel), by its metadata."""
-        window: dict[str, Any] = {"include_all_metadata": True, "limit": THREAD_SEARCH_LIMIT}
-        try:
-            if job.thread_ts:
-                found = await self.client.conversations_replies(
-                    channel=job.channel, ts=job.thread_ts, **window
-                )
-            else:
-                found = await self.client.conversations_history(channel=job.channel, **window)
-        except SlackApiError as exc:
-            log.warning("slack: could not read the thread (%s)", exc.response.get("error"))
-            return None
-        for message in found.get("messages") or []:
-            metadata = message.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            if metadata.get("event_type") == LINK_METADATA_EVENT and payload.get("job") == job.tag:
-                return str(message["ts"])
-        return None
+            return await self.recovery.placeholder(
+                job, look_first=look_first, post=self._post_placeholder
+            )
 
     async def _post_placeholder(self, job: LinkJob) -> str | None:
         placeholder = render_slack_placeholder(job.url) if job.note is None else {"text": job.note}
@@ -445,19 +352,7 @@ class Briefer:
 
     async def resume_pending(self, limit: int = 1000) -> int:
         """Restart the Slack work a previous process accepted; returns how many items."""
-        items = [
-            (key, payload)
-            for key, payload in await self.app.store.pending(limit=limit)
-            if key.startswith("slack:")
-        ]
-        for key, payload in items:
-            resumer = self._resumers.get(str(payload.get("kind")))
-            if resumer is None:
-                log.warning("slack: unknown pending work kind %r; dropping it", payload.get("kind"))
-                await self.app.store.finish_pending(key)
-                continue
-            self.spawn(resumer(key, payload), name=f"slack-resume:{payload.get('kind')}")
-        return len(items)
+        return await self.recovery.resume_pending(limit)
 
     async def _resume_links(self, key: str, payload: dict[str, Any]) -> None:
         jobs = [LinkJob.from_payload(job) for job in payload.get("jobs") or []]
