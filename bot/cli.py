@@ -16,8 +16,11 @@ import asyncio
 import json
 import logging
 import re
+import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, InputError, InvalidURL, LinkbriefError, UnsupportedFile
@@ -86,7 +89,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from bot.runner import run_front_ends
 
         async with running_app(settings) as app:
-            await run_front_ends(app)
+            await _until_signalled(run_front_ends(app))
         return 0
     if args.command == "discord":
         if not settings.discord_enabled:
@@ -109,6 +112,24 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "summarize":
             return await _summarize(app, args.target, as_json=args.json)
         return await _extract(app, args.targets, args.format, args.out)
+
+
+async def _until_signalled(work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work``; SIGTERM or SIGINT cancel it, so front ends and the store close cleanly.
+
+    Work already accepted stays pending in the store and resumes at the next start.
+    """
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        log.info("linkbrief: stopping")
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
 
 
 def _is_url(target: str) -> bool:
