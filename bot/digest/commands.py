@@ -54,6 +54,9 @@ def _fail(text: str) -> CommandReply:
     return CommandReply(text, ephemeral=True, ok=False)
 
 
+NO_DIGEST = _fail("This channel has no digest. Start one: `/linkbrief digest add <url>`.")
+
+
 def _url_arg(raw: str) -> str:
     """A URL as chat clients send it: Slack wraps it in <…|…>, Discord in <…>."""
     raw = raw.strip()
@@ -189,7 +192,7 @@ async def _list(
     digests = DigestStore(app.store)
     channel = await digests.get_channel(platform, channel_id)
     if channel is None:
-        return _fail("This channel has no digest. Start one: `/linkbrief digest add <url>`.")
+        return NO_DIGEST
     feeds = await digests.followed_feeds(platform, channel_id)
     return CommandReply(describe_channel(channel, feeds, now))
 
@@ -261,7 +264,7 @@ async def _preview(
     digests = DigestStore(app.store)
     channel = await digests.get_channel(platform, channel_id)
     if channel is None:
-        return _fail("This channel has no digest. Start one: `/linkbrief digest add <url>`.")
+        return NO_DIGEST
     scheduler = DigestScheduler(app, {}, clock=lambda: now, poll_feeds=False)
     day = now.astimezone(ZoneInfo(channel.timezone)).date()
     digest = await scheduler.build(channel, day, now)

@@ -10,6 +10,7 @@ own URLs, passed through ``safe_url``. Every output fits its platform's limits
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,14 +101,7 @@ def _slack_entry(n: int, entry: DigestEntry) -> list[dict[str, Any]]:
             "text": {"type": "mrkdwn", "text": f"{head}\n{line}".strip(), "verbatim": True},
         }
     ]
-    meta = []
-    if entry.sources:
-        meta.append(esc(_clean(entry.sources[0].name, 80)))
-    also = _also(entry)
-    if also:
-        meta.append("also covered by " + ", ".join(esc(a) for a in also))
-    if entry.shares:
-        meta.append(f"shared {entry.shares}× here")
+    meta = _meta(entry, esc)
     if meta:
         blocks.append(
             {
@@ -116,6 +110,19 @@ def _slack_entry(n: int, entry: DigestEntry) -> list[dict[str, Any]]:
             }
         )
     return blocks
+
+
+def _meta(entry: DigestEntry, esc: Callable[[str], str]) -> list[str]:
+    """Where an entry comes from: first source, the others, and shares in the channel."""
+    meta = []
+    if entry.sources:
+        meta.append(esc(_clean(entry.sources[0].name, 80)))
+    also = _also(entry)
+    if also:
+        meta.append("also covered by " + ", ".join(esc(a) for a in also))
+    if entry.shares:
+        meta.append(f"shared {entry.shares}× here")
+    return meta
 
 
 def render_slack(digest: Digest) -> dict[str, Any]:
@@ -144,14 +151,7 @@ def _discord_entry(n: int, entry: DigestEntry) -> str:
     line = fit_escaped(_clean(entry.line, LINE_LIMIT), 400, esc)
     if line:
         parts.append(line)
-    meta = []
-    if entry.sources:
-        meta.append(esc(_clean(entry.sources[0].name, 80)))
-    also = _also(entry)
-    if also:
-        meta.append("also covered by " + ", ".join(esc(a) for a in also))
-    if entry.shares:
-        meta.append(f"shared {entry.shares}× here")
+    meta = _meta(entry, esc)
     if meta:
         parts.append("*" + " · ".join(meta) + "*")
     return "\n".join(parts)

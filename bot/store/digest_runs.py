@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.db import insert_for
@@ -50,6 +50,16 @@ class RunRecord:
     attempts: int
     due_at: datetime
     posted_at: datetime | None
+
+
+def _held_by(claim: RunClaim, owner: str) -> tuple[ColumnElement[bool], ...]:
+    """The conditions naming ``claim``'s run row as held by ``owner``."""
+    return (
+        DigestRunRow.platform == claim.platform,
+        DigestRunRow.channel_id == claim.channel_id,
+        DigestRunRow.day == claim.day,
+        DigestRunRow.owner == owner,
+    )
 
 
 class DigestRunLedger:
@@ -116,10 +126,7 @@ class DigestRunLedger:
             result = await conn.execute(
                 update(DigestRunRow)
                 .where(
-                    DigestRunRow.platform == claim.platform,
-                    DigestRunRow.channel_id == claim.channel_id,
-                    DigestRunRow.day == claim.day,
-                    DigestRunRow.owner == owner,
+                    *_held_by(claim, owner),
                     DigestRunRow.state.in_(tuple(from_states)),
                     DigestRunRow.lease_expires_at > now,
                 )
@@ -172,10 +179,7 @@ class DigestRunLedger:
             result = await conn.execute(
                 update(DigestRunRow)
                 .where(
-                    DigestRunRow.platform == claim.platform,
-                    DigestRunRow.channel_id == claim.channel_id,
-                    DigestRunRow.day == claim.day,
-                    DigestRunRow.owner == owner,
+                    *_held_by(claim, owner),
                     DigestRunRow.state == "posting",
                 )
                 .values(state="posted", message_id=message_id, posted_at=now)
@@ -190,10 +194,7 @@ class DigestRunLedger:
             await conn.execute(
                 update(DigestRunRow)
                 .where(
-                    DigestRunRow.platform == claim.platform,
-                    DigestRunRow.channel_id == claim.channel_id,
-                    DigestRunRow.day == claim.day,
-                    DigestRunRow.owner == owner,
+                    *_held_by(claim, owner),
                     DigestRunRow.state.in_(OPEN_STATES),
                 )
                 .values(lease_expires_at=now + timedelta(seconds=retry_s))
