@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Table, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.pipeline.urls import canonical_url
@@ -22,6 +24,7 @@ from bot.store.digest_tables import (
     DigestItemRow,
     DigestShareRow,
 )
+from bot.store.statements import bind
 from bot.store.tables import digest
 
 if TYPE_CHECKING:
@@ -158,34 +161,16 @@ class DigestContentLedger:
         self, platform: str, channel_id: str, url: str, shared_at: datetime
     ) -> None:
         canonical = canonical_url(url)
-
-        def share(conn: Connection) -> None:
-            stmt = insert_for(conn, DigestShareRow).values(
-                platform=platform,
-                channel_id=channel_id,
-                url_hash=digest(canonical),
-                url=url,
-                canonical_url=canonical,
-                shared_at=shared_at,
-                times=1,
-            )
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[
-                    DigestShareRow.platform,
-                    DigestShareRow.channel_id,
-                    DigestShareRow.url_hash,
-                ],
-                set_={
-                    "shared_at": func.max(DigestShareRow.shared_at, stmt.excluded.shared_at)
-                    if conn.dialect.name == "sqlite"
-                    else func.greatest(DigestShareRow.shared_at, stmt.excluded.shared_at),
-                    "times": DigestShareRow.times + 1,
-                },
-            )
-            conn.execute(stmt)
-
-        # On every shared link: the store's one-hop route (bot.store.runner).
-        await self._store.write(share)
+        params = {
+            "b_platform": platform,
+            "b_channel_id": channel_id,
+            "b_url_hash": digest(canonical),
+            "b_url": url,
+            "b_canonical_url": canonical,
+            "b_shared_at": shared_at,
+        }
+        # On every shared link: a prebuilt statement on the store's one-hop route.
+        await self._store.write(lambda conn: conn.execute(_share_stmt(conn.dialect.name), params))
 
     async def shares_for_channel(
         self, platform: str, channel_id: str, *, since: datetime, until: datetime
@@ -203,3 +188,25 @@ class DigestContentLedger:
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [SharedLink(r.url, r.canonical_url, r.shared_at, r.times) for r in rows]
+
+
+@cache
+def _share_stmt(dialect: str) -> Any:
+    """Record a share, or count one more and keep the latest time (built once per dialect)."""
+    table: Table = DigestShareRow.__table__  # type: ignore[assignment]
+    c = table.c
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(table).values(
+        platform=bind(c.platform),
+        channel_id=bind(c.channel_id),
+        url_hash=bind(c.url_hash),
+        url=bind(c.url),
+        canonical_url=bind(c.canonical_url),
+        shared_at=bind(c.shared_at),
+        times=1,
+    )
+    latest = func.max if dialect == "sqlite" else func.greatest
+    return stmt.on_conflict_do_update(
+        index_elements=[c.platform, c.channel_id, c.url_hash],
+        set_={"shared_at": latest(c.shared_at, stmt.excluded.shared_at), "times": c.times + 1},
+    )

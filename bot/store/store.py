@@ -21,10 +21,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.pipeline.models import Brief
+from bot.store import statements as sql
 from bot.store.db import create_engine, insert_for, migrate
 from bot.store.retry import retrying
 from bot.store.runner import TransactionRunner
@@ -114,11 +115,10 @@ class Store:
     @retrying
     async def get_brief(self, canonical_url: str, max_age_s: float) -> Brief | None:
         """The cached brief for ``canonical_url`` if younger than ``max_age_s``."""
-        cutoff = _ago(max_age_s)
-        query = select(BriefRow.data).where(
-            BriefRow.url_hash == digest(canonical_url), BriefRow.created_at > cutoff
+        params = {"b_url_hash": digest(canonical_url), "b_cutoff": _ago(max_age_s)}
+        data = await self._run.read(
+            lambda conn: conn.execute(sql.GET_BRIEF, params).scalar_one_or_none()
         )
-        data = await self._run.read(lambda conn: conn.execute(query).scalar_one_or_none())
         if data is None:
             return None
         try:
@@ -136,23 +136,13 @@ class Store:
         differ from the canonical URL the page declares.
         """
         key = key or brief.canonical_url
-        data = brief.model_dump(mode="json")
-
-        def put(conn: Connection) -> None:
-            stmt = insert_for(conn, BriefRow).values(
-                url_hash=digest(key), canonical_url=key, data=data, created_at=_now()
-            )
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[BriefRow.url_hash],
-                set_={
-                    "canonical_url": stmt.excluded.canonical_url,
-                    "data": stmt.excluded.data,
-                    "created_at": stmt.excluded.created_at,
-                },
-            )
-            conn.execute(stmt)
-
-        await self._run.write(put)
+        params = {
+            "b_url_hash": digest(key),
+            "b_canonical_url": key,
+            "b_data": brief.model_dump(mode="json"),
+            "b_created_at": _now(),
+        }
+        await self._run.write(lambda conn: conn.execute(sql.put_brief(_dialect(conn)), params))
 
     @retrying
     async def purge_briefs(self, older_than_s: float) -> int:
@@ -184,8 +174,8 @@ class Store:
     @retrying
     async def release(self, key: str) -> None:
         """Undo a claim (the work failed before anything was posted), so a retry may run."""
-        stmt = delete(ClaimRow).where(ClaimRow.key_hash == digest(key))
-        await self._run.write(lambda conn: conn.execute(stmt))
+        params = {"b_key_hash": digest(key)}
+        await self._run.write(lambda conn: conn.execute(sql.RELEASE_CLAIM, params))
 
     @retrying
     async def renew_claims(self, keys: list[str], ttl_s: float) -> int:
@@ -194,12 +184,12 @@ class Store:
         if not keys:
             return 0
         now = _now()
-        stmt = (
-            update(ClaimRow)
-            .where(ClaimRow.key_hash.in_([digest(k) for k in keys]), ClaimRow.expires_at > now)
-            .values(expires_at=now + timedelta(seconds=ttl_s))
-        )
-        return await self._run.write(lambda conn: conn.execute(stmt).rowcount)
+        params = {
+            "b_key_hashes": [digest(k) for k in keys],
+            "b_now": now,
+            "b_until": now + timedelta(seconds=ttl_s),
+        }
+        return await self._run.write(lambda conn: conn.execute(sql.RENEW_CLAIMS, params).rowcount)
 
     async def purge_claims(self) -> int:
         """Drop expired claims; returns how many."""
@@ -235,10 +225,8 @@ class Store:
     @retrying
     async def get_pending(self, key: str) -> tuple[dict[str, Any], bool] | None:
         """``(payload, finished)`` of one item, or None if ``key`` was never added."""
-        query = select(PendingRow.payload, PendingRow.finished_at).where(
-            PendingRow.key_hash == digest(key)
-        )
-        row = await self._run.read(lambda conn: conn.execute(query).first())
+        params = {"b_key_hash": digest(key)}
+        row = await self._run.read(lambda conn: conn.execute(sql.GET_PENDING, params).first())
         if row is None:
             return None
         return row[0], row[1] is not None
@@ -247,29 +235,14 @@ class Store:
     async def put_pending(self, key: str, payload: dict[str, Any]) -> None:
         """Record progress: create ``key`` with ``payload``, or replace the payload of an
         unfinished item. A finished item keeps its payload (finished is final)."""
-
-        def put(conn: Connection) -> None:
-            stmt = insert_for(conn, PendingRow).values(
-                key_hash=digest(key), key=key, payload=payload, created_at=_now()
-            )
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[PendingRow.key_hash],
-                set_={"payload": stmt.excluded.payload},
-                where=PendingRow.finished_at.is_(None),
-            )
-            conn.execute(stmt)
-
-        await self._run.write(put)
+        params = _pending_params(key, payload)
+        await self._run.write(lambda conn: conn.execute(sql.put_pending(_dialect(conn)), params))
 
     @retrying
     async def finish_pending(self, key: str) -> None:
         """Mark work done: it leaves ``pending()`` and its key cannot be added again."""
-        stmt = (
-            update(PendingRow)
-            .where(PendingRow.key_hash == digest(key), PendingRow.finished_at.is_(None))
-            .values(finished_at=_now())
-        )
-        await self._run.write(lambda conn: conn.execute(stmt))
+        params = {"b_key_hash": digest(key), "b_now": _now()}
+        await self._run.write(lambda conn: conn.execute(sql.FINISH_PENDING, params))
 
     @retrying
     async def purge_pending(self, older_than_s: float = DEFAULT_CLAIM_TTL_S) -> int:
@@ -300,10 +273,10 @@ class Store:
 
     @retrying
     async def _read_channel(self, platform: str, channel_id: str) -> ChannelSettings:
-        query = select(ChannelRow.auto).where(
-            ChannelRow.platform == platform, ChannelRow.channel_id == channel_id
+        params = {"b_platform": platform, "b_channel_id": channel_id}
+        auto = await self._run.read(
+            lambda conn: conn.execute(sql.READ_CHANNEL, params).scalar_one_or_none()
         )
-        auto = await self._run.read(lambda conn: conn.execute(query).scalar_one_or_none())
         if auto is None:
             return ChannelSettings(platform, channel_id)
         return ChannelSettings(platform, channel_id, auto=bool(auto))
@@ -330,26 +303,18 @@ class Store:
             raise ValueError("window_start must be timezone-aware")
         if len(key) > MAX_COUNTER_KEY:
             raise ValueError(f"counter key longer than {MAX_COUNTER_KEY} characters")
-
-        def incr(conn: Connection) -> int:
-            stmt = insert_for(conn, CounterRow).values(
-                key=key, window_start=window_start, count=amount
-            )
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[CounterRow.key, CounterRow.window_start],
-                set_={"count": CounterRow.count + stmt.excluded["count"]},
-            ).returning(CounterRow.count)
-            return int(conn.execute(stmt).scalar_one())
-
-        return await self._run.write(incr)
+        params = {"b_key": key, "b_window_start": window_start, "b_count": amount}
+        return await self._run.write(
+            lambda conn: int(conn.execute(sql.incr_counter(_dialect(conn)), params).scalar_one())
+        )
 
     @retrying
     async def read_counter(self, key: str, window_start: datetime) -> int:
         """The count for ``(key, window_start)`` (0 if none): a plain read, no write lock."""
-        query = select(CounterRow.count).where(
-            CounterRow.key == key, CounterRow.window_start == window_start
+        params = {"b_key": key, "b_window_start": window_start}
+        count = await self._run.read(
+            lambda conn: conn.execute(sql.READ_COUNTER, params).scalar_one_or_none()
         )
-        count = await self._run.read(lambda conn: conn.execute(query).scalar_one_or_none())
         return int(count or 0)
 
     @retrying
@@ -360,30 +325,25 @@ class Store:
         return result.rowcount
 
 
+def _dialect(conn: Connection) -> str:
+    return conn.dialect.name
+
+
 def _claim(conn: Connection, key: str, ttl_s: float) -> bool:
     now = _now()
-    stmt = insert_for(conn, ClaimRow).values(
-        key_hash=digest(key),
-        key=key,
-        claimed_at=now,
-        expires_at=now + timedelta(seconds=ttl_s),
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[ClaimRow.key_hash],
-        set_={
-            "claimed_at": stmt.excluded.claimed_at,
-            "expires_at": stmt.excluded.expires_at,
-        },
-        where=ClaimRow.expires_at <= now,
-    ).returning(ClaimRow.key_hash)
-    return conn.execute(stmt).first() is not None
+    params = {
+        "b_key_hash": digest(key),
+        "b_key": key,
+        "b_claimed_at": now,
+        "b_expires_at": now + timedelta(seconds=ttl_s),
+    }
+    return conn.execute(sql.claim(_dialect(conn)), params).first() is not None
+
+
+def _pending_params(key: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return {"b_key_hash": digest(key), "b_key": key, "b_payload": payload, "b_created_at": _now()}
 
 
 def _add_pending(conn: Connection, key: str, payload: dict[str, Any]) -> bool:
-    stmt = (
-        insert_for(conn, PendingRow)
-        .values(key_hash=digest(key), key=key, payload=payload, created_at=_now())
-        .on_conflict_do_nothing(index_elements=[PendingRow.key_hash])
-        .returning(PendingRow.key_hash)
-    )
-    return conn.execute(stmt).first() is not None
+    params = _pending_params(key, payload)
+    return conn.execute(sql.add_pending(_dialect(conn)), params).first() is not None
