@@ -297,6 +297,28 @@ async def test_release_lets_the_key_be_claimed_again(store: Store) -> None:
     await store.release("never-claimed")  # harmless
 
 
+async def test_accept_many_adds_items_and_claims_only_for_new_ones(store: Store) -> None:
+    held_elsewhere = "slack:msg:C1:1.1:https://b/"
+    assert await store.claim_once(held_elsewhere, ttl_s=30)
+    answers = await store.accept_many(
+        [
+            ("event:1", {"jobs": 2}, ["slack:msg:C1:1.1:https://a/", held_elsewhere]),
+            ("event:2", {"jobs": 0}, []),
+            ("event:1", {"jobs": 9}, ["slack:msg:C1:1.1:https://c/"]),  # same key, same batch
+        ],
+        claim_ttl_s=30,
+    )
+    assert answers == [(True, [True, False]), (True, []), (False, [])]
+    # A redelivery claims nothing, and the first payload stands.
+    assert await store.accept_many([("event:1", {"jobs": 5}, ["x"])], 30) == [(False, [])]
+    assert await store.get_pending("event:1") == ({"jobs": 2}, False)
+    assert await store.claim_once("x")  # untouched by the refused accept
+    # The won claim is a lease: taken now, free again once released.
+    assert not await store.claim_once("slack:msg:C1:1.1:https://a/")
+    await store.release("slack:msg:C1:1.1:https://a/")
+    assert await store.claim_once("slack:msg:C1:1.1:https://a/")
+
+
 async def test_expired_claims_are_purged_and_can_be_taken_over(store: Store) -> None:
     assert await store.claim_once("short", ttl_s=0)
     assert await store.claim_once("long")

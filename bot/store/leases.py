@@ -64,6 +64,10 @@ class Leases:
             return True
         return False
 
+    def adopt(self, key: str) -> None:
+        """A lease this process claimed elsewhere (with the accept write): hold and renew it."""
+        self._hold(key)
+
     async def _claim_batch(self, keys: list[str]) -> list[bool]:
         async with self._write_turn():
             return await self.store.claim_many([(key, self.lease_s) for key in keys])

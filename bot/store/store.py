@@ -205,9 +205,25 @@ class Store:
         return await self._run.write(lambda conn: _add_pending(conn, key, payload))
 
     @retrying
-    async def add_pending_many(self, items: list[tuple[str, dict[str, Any]]]) -> list[bool]:
-        """``add_pending`` for each ``(key, payload)``, in one transaction; answers in order."""
-        return await self._run.write(lambda conn: [_add_pending(conn, k, p) for k, p in items])
+    async def accept_many(
+        self, items: list[tuple[str, dict[str, Any], list[str]]], claim_ttl_s: float
+    ) -> list[tuple[bool, list[bool]]]:
+        """``add_pending`` for each ``(key, payload, claim_keys)`` and, for each item added,
+        ``claim_once`` on its claim keys (``claim_ttl_s``), all in one transaction.
+
+        Answers in order: whether the item was added, and which of its claims were
+        won. A known key (a redelivered event) claims nothing.
+        """
+
+        def accept(conn: Connection) -> list[tuple[bool, list[bool]]]:
+            answers = []
+            for key, payload, claims in items:
+                added = _add_pending(conn, key, payload)
+                won = [_claim(conn, c, claim_ttl_s) for c in claims] if added else []
+                answers.append((added, won))
+            return answers
+
+        return await self._run.write(accept)
 
     @retrying
     async def pending(self, limit: int = 100) -> list[tuple[str, dict[str, Any]]]:

@@ -78,6 +78,10 @@ BRIEF_CONCURRENCY = 8
 BRIEFS_PER_MODEL_SLOT = 2
 
 
+# An accept write: pending key, payload, and the lease keys to claim if it is new.
+Accept = tuple[str, dict[str, Any], list[str]]
+
+
 def skipped_note(briefed: int, skipped: int) -> str:
     return f"Only the first {briefed} links are briefed; {skipped} more skipped."
 
@@ -128,8 +132,10 @@ class Briefer:
         self.leases = Leases(
             app.store, lease_s, write_turn=lambda: self.writes.turn(WriteOrder.POST)
         )
-        # Acknowledgements arriving together share one transaction (group commit).
-        self._accepts: Batcher[tuple[str, dict[str, Any]], bool] = Batcher(self._write_accepts)
+        # Acknowledgements arriving together share one transaction (group commit); it
+        # also claims the leases of the accepted link jobs (no second write per link).
+        self._accepts: Batcher[Accept, tuple[bool, list[bool]]] = Batcher(self._write_accepts)
+        self._claimed_at_accept: set[str] = set()  # job keys whose lease the accept won
         self._tasks: set[asyncio.Task[None]] = set()
         self.recovery = Recovery(app, client, self.leases, self.writes, self.spawn)
         self.recovery.on_resume("links", self._resume_links)
@@ -205,24 +211,40 @@ class Briefer:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        # Leases won at accept by jobs that never started: free them for the next process.
+        for key in list(self._claimed_at_accept):
+            await _quietly(self.leases.release(key))
+        self._claimed_at_accept.clear()
         await self.leases.aclose()
 
     # --- accept -----------------------------------------------------------------
 
     async def accept(self, key: str, jobs: list[LinkJob]) -> bool:
-        """Persist a request's link jobs as one pending item; False if ``key`` is known."""
+        """Persist a request's link jobs as one pending item; False if ``key`` is known.
+
+        The same transaction claims each job's lease, so ``run`` starts holding it; a
+        job whose lease is held elsewhere (another trigger on the same message) waits
+        for it in ``run`` as before.
+        """
         if not jobs:
             return False
         payload = {"kind": "links", "jobs": [job.to_payload() for job in jobs]}
-        return await self.add_pending(key, payload)
+        keys = [job.key for job in jobs]
+        added, won = await self._accepts.submit((key, payload, keys))
+        for job_key, held in zip(keys, won, strict=False):
+            if held:
+                self._claimed_at_accept.add(job_key)
+                self.leases.adopt(job_key)
+        return added
 
     async def add_pending(self, key: str, payload: dict[str, Any]) -> bool:
         """Persist accepted work, ahead of any other write this adapter has queued."""
-        return await self._accepts.submit((key, payload))
+        added, _ = await self._accepts.submit((key, payload, []))
+        return added
 
-    async def _write_accepts(self, items: list[tuple[str, dict[str, Any]]]) -> list[bool]:
+    async def _write_accepts(self, items: list[Accept]) -> list[tuple[bool, list[bool]]]:
         async with self.writes.turn(WriteOrder.ACK):
-            return await self.app.store.add_pending_many(items)
+            return await self.app.store.accept_many(items, self.leases.lease_s)
 
     def start(self, key: str, jobs: list[LinkJob]) -> None:
         """Run an accepted request's jobs in the background, then finish its pending item."""
@@ -242,8 +264,12 @@ class Briefer:
         """
         # Acknowledgements first: under a burst, link work starts once they are out.
         await self.accepting.idle()
-        async with self.placeholders.active():
-            held = await self.leases.try_acquire(job.key)  # batched with other claims
+        if job.key in self._claimed_at_accept:  # won with the accept write
+            self._claimed_at_accept.discard(job.key)
+            held = True
+        else:
+            async with self.placeholders.active():
+                held = await self.leases.try_acquire(job.key)  # batched with other claims
         took_over = False
         if not held:
             # Someone holds the link: wait (outside every slot) until it is finished
