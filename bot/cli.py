@@ -18,7 +18,7 @@ import logging
 import re
 import signal
 import sys
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         level = "WARNING"
     setup_logging(level, settings.log_format, settings.secrets())
     try:
-        return asyncio.run(_dispatch(args, settings))
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            return runner.run(_dispatch(args, settings))
     except KeyboardInterrupt:
         return 130
     except ConfigError as exc:
@@ -80,6 +81,16 @@ def main(argv: list[str] | None = None) -> int:
     except LinkbriefError as exc:
         print(f"linkbrief: {exc}", file=sys.stderr)
         return EXIT_ERROR
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed: the bot is CPU-bound per link, and a third of that
+    is event-loop callbacks, socket reads and thread hand-offs (bench/own_work.py)."""
+    try:
+        import uvloop
+    except ImportError:  # Windows, or a trimmed install: the standard loop
+        return None
+    return uvloop.new_event_loop
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:

@@ -96,7 +96,9 @@ async def test_very_long_article_is_briefed_in_parts_and_merged(server: ChatServ
         assert request.prompt_tokens <= BUDGET
         assert part in article.text
         assert "This is part" in request.messages[1]["content"]
-    # Consecutive, non-overlapping parts from the start of the article.
+    # Consecutive, non-overlapping parts from the start of the article (the parts are
+    # asked at once, so they may reach the server in any order).
+    parts.sort(key=article.text.index)
     assert "\n\n".join(parts) == article.text[: len("\n\n".join(parts))]
     # Claims come from several parts, in article order, at most six, no duplicates.
     assert 4 <= len(draft.claims) <= 6
