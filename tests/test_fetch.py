@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import resource
 import shutil
 import socket
@@ -32,7 +33,8 @@ from bot.errors import (
     TooLarge,
     TooManyRedirects,
 )
-from bot.pipeline.fetch import ARTICLE_TYPES, ContentDecoder, SafeFetcher
+from bot.pipeline.decoding import ContentDecoder
+from bot.pipeline.fetch import ARTICLE_TYPES, SafeFetcher
 from tests.servers.article_server import ArticleServer, brotli_bomb, gzip_bomb
 
 ALLOWED = ["127.0.0.2"]
@@ -538,3 +540,177 @@ def test_article_server_runs_in_a_thread_for_sync_callers() -> None:
     assert srv.hits["/pages/fetch_article.html"] == 1
     with pytest.raises(httpx.ConnectError):
         httpx.get(base + "/pages/fetch_article.html", trust_env=False)
+
+
+# --- the wire: what goes out, and the responses h11 must cope with -------------------------
+
+
+class RawServer:
+    """Answers every connection on 127.0.0.2 with canned bytes; records what each one sent."""
+
+    def __init__(self, *responses: bytes) -> None:
+        self.responses = list(responses)  # one per connection, the last one repeating
+        self.received: list[bytes] = []
+        self.port = 0
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> RawServer:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.2", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.2:{self.port}{path}"
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            self.received.append(await reader.readuntil(b"\r\n\r\n"))
+            index = min(len(self.received), len(self.responses)) - 1
+            writer.write(self.responses[index])
+            await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            self.received.append(b"")  # connected, but no complete request arrived
+        finally:
+            writer.close()
+
+
+def _response(head: str, body: bytes = b"") -> bytes:
+    return head.replace("\n", "\r\n").encode() + b"\r\n\r\n" + body
+
+
+OK_HTML = _response("HTTP/1.1 200 OK\nContent-Type: text/html\nContent-Length: 11", b"<p>hello</p")
+
+
+async def test_request_line_is_escaped_as_httpx_did_and_headers_are_sent() -> None:
+    url_path = "/a b/caf\u00e9/./x/../y%2F?q=\u00fc v&r=%zz"
+    async with RawServer(OK_HTML) as srv, make_fetcher() as f:
+        page = await f.fetch(srv.url(url_path), headers={"X-Trace": "t1"})
+    assert page.body == b"<p>hello</p"
+    request_line, *header_lines = srv.received[0].decode("ascii").split("\r\n")
+    # httpx (the previous client) is the reference for what a path becomes on the wire.
+    expected = httpx.URL(srv.url(url_path)).raw_path.decode("ascii")
+    assert expected == "/a%20b/caf%C3%A9/y%2F?q=%C3%BC%20v&r=%zz"
+    assert request_line == f"GET {expected} HTTP/1.1"
+    headers = dict(line.lower().split(": ", 1) for line in header_lines if line)
+    assert headers["host"] == f"127.0.0.2:{srv.port}"
+    assert headers["connection"] == "close"
+    assert headers["x-trace"] == "t1"
+    assert page.final_url == srv.url(url_path)  # the URL itself is reported as given
+
+
+async def test_chunked_gzip_body_is_decoded() -> None:
+    payload = gzip.compress(b"<html><body><p>chunked and gzipped</p></body></html>")
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (payload[:9], payload[9:]))
+    head = "HTTP/1.1 200 OK\nContent-Type: text/html\nContent-Encoding: gzip\n"
+    head += "Transfer-Encoding: chunked"
+    async with RawServer(_response(head, chunks + b"0\r\n\r\n")) as srv, make_fetcher() as f:
+        page = await f.fetch(srv.url("/"))
+    assert page.body == b"<html><body><p>chunked and gzipped</p></body></html>"
+    assert f.bytes_read == len(payload)
+
+
+async def test_http10_body_runs_until_the_server_closes() -> None:
+    response = _response("HTTP/1.0 200 OK\nContent-Type: text/plain", b"no length given")
+    async with RawServer(response) as srv, make_fetcher() as f:
+        page = await f.fetch(srv.url("/"))
+    assert (page.status, page.body) == (200, b"no length given")
+
+
+async def test_informational_responses_are_skipped_and_repeated_headers_joined() -> None:
+    early = _response("HTTP/1.1 103 Early Hints\nLink: </a.css>; rel=preload")
+    final = _response(
+        "HTTP/1.1 200 OK\nContent-Type: text/html\nX-Tag: a\nX-Tag: b\nContent-Length: 4", b"<p>x"
+    )
+    async with RawServer(early + final) as srv, make_fetcher() as f:
+        page = await f.fetch(srv.url("/"))
+    assert (page.status, page.body) == (200, b"<p>x")
+    assert page.headers["x-tag"] == "a, b"
+    assert "link" not in page.headers
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        b"this is not HTTP at all\r\n\r\n",
+        _response("HTTP/1.1 200 OK\nContent-Type: text/html\nContent-Length: 100", b"short"),
+        _response(
+            "HTTP/1.1 200 OK\nContent-Type: text/html\nTransfer-Encoding: chunked", b"zz\r\n"
+        ),
+        b"",  # the server hangs up without a word
+    ],
+)
+async def test_broken_responses_are_connect_failed(response: bytes) -> None:
+    async with RawServer(response) as srv, make_fetcher() as f:
+        with pytest.raises(ConnectFailed) as info:
+            await f.fetch(srv.url("/"))
+    assert "127.0.0.2" in str(info.value)
+    assert len(srv.received) == 1
+
+
+async def test_a_caller_header_cannot_inject_lines_and_nothing_is_sent() -> None:
+    async with RawServer(OK_HTML) as srv, make_fetcher() as f:
+        with pytest.raises(ConnectFailed):
+            await f.fetch(srv.url("/"), headers={"X-Trace": "t\r\nInjected: 1"})
+    assert srv.received == []
+
+
+async def test_control_characters_in_a_link_are_refused_before_connecting() -> None:
+    async with RawServer(OK_HTML) as srv, make_fetcher() as f:
+        for path in ("/a\x00b", "/a?b=\x01", "/a\x7f"):
+            with pytest.raises(InvalidURL):
+                await f.fetch(srv.url(path))
+    assert srv.received == []
+
+
+async def test_cookies_never_carry_from_one_fetch_to_the_next() -> None:
+    set_cookie = _response(
+        "HTTP/1.1 200 OK\nContent-Type: text/html\nSet-Cookie: session=abc; Path=/\n"
+        "Content-Length: 4",
+        b"<p>x",
+    )
+    async with RawServer(set_cookie) as srv, make_fetcher() as f:
+        await f.fetch(srv.url("/first"))
+        await f.fetch(srv.url("/second"))
+    assert len(srv.received) == 2
+    assert b"cookie" not in srv.received[1].lower()
+
+
+async def test_a_tls_name_that_cannot_be_encoded_is_connect_failed() -> None:
+    # The resolver vouches for the name, but TLS cannot put "a..b.test" in SNI.
+    resolver = FakeResolver({"a..b.test": [["127.0.0.2"]]})
+    async with RawServer(OK_HTML) as srv, make_fetcher(resolver=resolver) as f:
+        with pytest.raises(ConnectFailed):
+            await f.fetch(f"https://a..b.test:{srv.port}/")
+    assert srv.received == []  # refused before connecting
+
+
+def test_the_checked_address_is_connected_to_without_resolving_or_threads() -> None:
+    # A plain asyncio loop, whose resolver and executor are Python methods we can trap
+    # (uvloop resolves in C, out of reach of a monkeypatch).
+    loop = asyncio.SelectorEventLoop()
+
+    async def no_getaddrinfo(*args: object, **kwargs: object) -> list[object]:
+        raise AssertionError(f"getaddrinfo{args} was called")
+
+    def no_executor(*args: object) -> asyncio.Future[object]:
+        raise AssertionError("a thread was used")
+
+    async def fetch_twice() -> tuple[int, int, list[str]]:
+        resolver = FakeResolver({"articles.test": [["127.0.0.2"]]})
+        async with ArticleServer(host="127.0.0.2") as srv, make_fetcher(resolver=resolver) as f:
+            loop.getaddrinfo = no_getaddrinfo  # type: ignore[method-assign]
+            loop.run_in_executor = no_executor  # type: ignore[method-assign,assignment]
+            by_ip = await f.fetch(srv.url("/pages/fetch_article.html"))
+            by_name = await f.fetch(f"http://articles.test:{srv.port}/pages/fetch_article.html")
+            del loop.getaddrinfo, loop.run_in_executor  # the server's shutdown may use them
+            return by_ip.status, by_name.status, resolver.calls
+
+    try:
+        assert loop.run_until_complete(fetch_twice()) == (200, 200, ["articles.test"])
+    finally:
+        loop.close()

@@ -6,6 +6,7 @@ Names are resolved by a fake resolver (a dict); nothing here touches DNS.
 from __future__ import annotations
 
 import ipaddress
+import random
 import socket
 
 import pytest
@@ -347,3 +348,59 @@ def test_allow_list_comes_from_settings() -> None:
     assert policy.check_url("http://10.9.8.7/").host_allowed
     with pytest.raises(BlockedAddress):
         policy.check_url("http://192.168.1.1/")
+
+
+# --- the request target -------------------------------------------------------------------
+
+TARGET_PATHS = [
+    "/",
+    "/news/2024/story.html?id=5&x=y",
+    "/a b/caf\u00e9",
+    "/q?text=\u00fc ber&x=%41%zz",
+    "/p/./q/../r",
+    "/../../up",
+    "/dir/.",
+    "/dir/..",
+    '/odd"<>`{}|\\^?"<>`{}|',
+    "/%E2%82%AC/%",
+    "/\u20ac?\u20ac",
+    "/.hidden/..foo/...",
+]
+
+
+@pytest.mark.parametrize("path", TARGET_PATHS)
+def test_request_target_matches_what_httpx_sent(path: str) -> None:
+    # httpx was the client before (fed target.url); its URL model is the reference.
+    httpx = pytest.importorskip("httpx")
+    target = AddressPolicy().check_url(f"https://example.com{path}")
+    expected = httpx.URL(target.url).raw_path.decode("ascii")
+    assert target.request_target == expected
+    assert target.request_target.isascii()
+
+
+def test_request_target_leaves_the_reported_url_alone() -> None:
+    target = AddressPolicy().check_url("https://example.com/a/../caf\u00e9?q=1")
+    assert target.request_target == "/caf%C3%A9?q=1"
+    assert target.url == "https://example.com/a/../caf\u00e9?q=1"
+
+
+@pytest.mark.parametrize(
+    "url", ["https://e.com/a\x00b", "https://e.com/?q=\x1b", "https://e.com/\x7f"]
+)
+def test_control_characters_in_path_or_query_are_invalid(url: str) -> None:
+    with pytest.raises(InvalidURL) as info:
+        AddressPolicy().check_url(url)
+    assert "control characters" in str(info.value)
+
+
+def test_request_target_matches_httpx_on_random_paths() -> None:
+    httpx = pytest.importorskip("httpx")
+    rng = random.Random(20240601)
+    alphabet = ["/", ".", "..", "%", "%2f", "?", "&", "=", " ", "\u00e9", "\u20ac", "a", "Z", "9"]
+    alphabet += list("\"'<>`{}|\\^[]@:;,+$!*()~-_")
+    policy = AddressPolicy()
+    for _ in range(500):
+        path = "/" + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        target = policy.check_url(f"https://example.com{path}")
+        expected = httpx.URL(target.url).raw_path.decode("ascii")
+        assert target.request_target == expected, path

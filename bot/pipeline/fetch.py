@@ -5,18 +5,21 @@ resolved once, and connected to *by the checked address*, with the original
 host name kept in the ``Host`` header and as the TLS server name. The whole
 fetch runs under one wall-clock deadline, and the body is decompressed by hand
 in bounded steps so a gzip/brotli bomb cannot grow past ``max_bytes`` in memory.
+
+HTTP/1.1 is spoken with h11 over a plain asyncio connection, one per request:
+a general client (pool, cookie jar, proxies, its own URL model) cost several
+times the CPU of the exchange itself and needed every feature switched off.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
-import zlib
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from urllib.parse import urljoin, urlsplit
 
-import brotli
-import httpx
+import certifi
+import h11
 
 from bot.config import Settings
 from bot.errors import (
@@ -24,11 +27,11 @@ from bot.errors import (
     FetchError,
     FetchTimeout,
     HTTPStatus,
-    InvalidURL,
     NotAnArticle,
     TooLarge,
     TooManyRedirects,
 )
+from bot.pipeline.decoding import ContentDecoder
 from bot.pipeline.models import FetchedPage
 from bot.pipeline.netguard import STANDARD_PORTS, AddressPolicy, IPAddress, Resolver, Target
 
@@ -43,7 +46,8 @@ _RESERVED_HEADERS = frozenset(
 )
 # Credentials must not follow a redirect to another origin.
 _CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
-_DECODE_STEP = 64 * 1024  # most decoded bytes produced per decompressor call
+_READ_BYTES = 256 * 1024  # most raw bytes taken from the socket per read
+_MAX_HEAD_BYTES = 100 * 1024  # status line plus response headers
 _SNIFF_BYTES = 1024
 
 
@@ -76,16 +80,11 @@ class SafeFetcher:
         self.user_agent = user_agent
         self.policy = AddressPolicy(allowed_private_hosts, allowed_ports=allowed_ports)
         self._resolver = resolver
-        # trust_env=False: no proxy from HTTP(S)_PROXY/ALL_PROXY could see or
-        # reroute our traffic. No keep-alive: the pool is keyed by IP, so a kept
-        # TLS connection verified for one host name could serve another.
-        self._client = httpx.AsyncClient(
-            trust_env=False,
-            follow_redirects=False,
-            timeout=httpx.Timeout(timeout_s),
-            limits=httpx.Limits(max_keepalive_connections=0),
-            verify=ssl_context if ssl_context is not None else True,
-        )
+        # No proxy, no cookie jar, no pool: nothing is read from the environment,
+        # nothing carries from one fetch to the next, and every connection is
+        # opened to a checked address and closed after its one response (a kept
+        # TLS connection verified for one host name could otherwise serve another).
+        self._ssl_context = ssl_context
         self.requests_made = 0  # HTTP requests sent, redirects included
         self.bytes_read = 0  # raw (still compressed) body bytes received
 
@@ -101,7 +100,7 @@ class SafeFetcher:
         )
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        """Nothing to release: no connection outlives its fetch. Kept for callers."""
 
     async def fetch(
         self,
@@ -155,57 +154,98 @@ class SafeFetcher:
         extra: Mapping[str, str],
     ) -> FetchedPage:
         """One hop: connect to the first checked address that answers."""
+        try:
+            request = h11.Request(
+                method="GET",
+                target=target.request_target,
+                headers=self._headers(target, accept, extra),
+            )
+        except (h11.LocalProtocolError, UnicodeError) as exc:
+            raise _connect_failed(target, exc) from None  # a header no server could be sent
         last_error: Exception | None = None
         for ip in addresses:
-            request = self._client.build_request(
-                "GET",
-                target.url_for(ip),
-                headers=self._headers(target, accept, extra),
-                # The TLS name (SNI and certificate check) stays the host name.
-                extensions={} if target.ip is not None else {"sni_hostname": target.host},
-            )
+            # Refused, unreachable, a failed TLS handshake, or (ValueError) a name the
+            # TLS layer cannot encode as a server name, such as one with an empty label.
             try:
-                response = await self._client.send(request, stream=True)
-            except httpx.ConnectError as exc:
+                reader, writer = await self._connect(target, ip)
+            except (OSError, ValueError) as exc:
                 last_error = exc
                 continue  # the next checked address may answer
-            except httpx.TimeoutException:
-                raise FetchTimeout() from None
-            except httpx.HTTPError as exc:
-                raise _connect_failed(target, exc) from None
-            self.requests_made += 1
             try:
-                return await self._read(target, response, accept)
-            except httpx.TimeoutException:
-                raise FetchTimeout() from None
-            except httpx.HTTPError as exc:
+                return await self._exchange(target, request, reader, writer, accept)
+            except (OSError, h11.ProtocolError) as exc:
                 raise _connect_failed(target, exc) from None
             finally:
-                await response.aclose()
+                # Close at once: no TLS close_notify for a hostile peer to stall on.
+                writer.transport.abort()
         raise _connect_failed(target, last_error)
+
+    async def _connect(
+        self, target: Target, ip: IPAddress
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A connection to the checked address; TLS is verified against the host name."""
+        # An IP literal is connected to directly: asyncio resolves nothing here.
+        if target.scheme != "https":
+            return await asyncio.open_connection(ip.compressed, target.port, limit=_READ_BYTES)
+        target.host.encode("idna")  # ValueError now, not a logged failure inside the loop
+        if self._ssl_context is None:
+            # Same trust store as before (certifi, not the environment), built once.
+            self._ssl_context = ssl.create_default_context(cafile=certifi.where())
+        self._ssl_context.set_alpn_protocols(["http/1.1"])
+        return await asyncio.open_connection(
+            ip.compressed,
+            target.port,
+            ssl=self._ssl_context,
+            server_hostname=target.host,  # SNI and certificate name: the host, not the IP
+            limit=_READ_BYTES,
+        )
+
+    async def _exchange(
+        self,
+        target: Target,
+        request: h11.Request,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        accept: Collection[str],
+    ) -> FetchedPage:
+        conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=_MAX_HEAD_BYTES)
+        writer.write(conn.send(request) + conn.send(h11.EndOfMessage()))
+        response = await _next_event(conn, reader)
+        while isinstance(response, h11.InformationalResponse):  # 100 Continue, 103 Early Hints
+            response = await _next_event(conn, reader)
+        if not isinstance(response, h11.Response):
+            raise h11.RemoteProtocolError("no response")
+        self.requests_made += 1
+        return await self._read(target, response, conn, reader, accept)
 
     def _headers(
         self, target: Target, accept: Collection[str], extra: Mapping[str, str]
-    ) -> dict[str, str]:
+    ) -> list[tuple[str, str]]:
         headers = {
             "Host": target.host_header,
             "User-Agent": self.user_agent,
             "Accept": ARTICLE_ACCEPT if set(accept) == ARTICLE_TYPES else _accept_header(accept),
             "Accept-Encoding": "gzip, deflate, br",
+            "Connection": "close",
         }
         for name, value in extra.items():
             if name.lower() not in _RESERVED_HEADERS:
                 headers[name] = value
-        return headers
+        return list(headers.items())
 
     async def _read(
-        self, target: Target, response: httpx.Response, accept: Collection[str]
+        self,
+        target: Target,
+        response: h11.Response,
+        conn: h11.Connection,
+        reader: asyncio.StreamReader,
+        accept: Collection[str],
     ) -> FetchedPage:
         status = response.status_code
-        if status in REDIRECT_STATUSES and response.headers.get("location"):
-            raise _Redirect(response.headers["location"])
-        headers = {k.lower(): v for k, v in response.headers.items()}
-        media_type, charset = _parse_content_type(response.headers.get("content-type", ""))
+        headers = _decode_headers(response.headers)
+        if status in REDIRECT_STATUSES and headers.get("location"):
+            raise _Redirect(headers["location"])
+        media_type, charset = _parse_content_type(headers.get("content-type", ""))
         page = FetchedPage(
             url=target.url,
             final_url=target.url,
@@ -222,22 +262,28 @@ class SafeFetcher:
         sniff = media_type in ("", "application/octet-stream")
         if not sniff and media_type not in accept:
             raise NotAnArticle(media_type)
-        length = response.headers.get("content-length", "")
+        length = headers.get("content-length", "")
         if length.isdigit() and int(length) > self.max_bytes:
             raise _too_large(self.max_bytes)
-        page.body = await self._read_body(response)
+        page.body = await self._read_body(conn, reader, headers.get("content-encoding", ""))
         if sniff:
             page.content_type = _sniff(page.body)
             if page.content_type not in accept:
                 raise NotAnArticle(media_type or "no content type")
         return page
 
-    async def _read_body(self, response: httpx.Response) -> bytes:
+    async def _read_body(
+        self, conn: h11.Connection, reader: asyncio.StreamReader, content_encoding: str
+    ) -> bytes:
         """The decoded body, refusing as soon as it (or the raw stream) passes the cap."""
-        decoder = ContentDecoder(response.headers.get("content-encoding", ""))
+        decoder = ContentDecoder(content_encoding)
         body = bytearray()
         raw = 0
-        async for chunk in response.aiter_raw():
+        while True:
+            event = await _next_event(conn, reader)
+            if not isinstance(event, h11.Data):
+                break  # EndOfMessage: h11 has checked the length or the last chunk
+            chunk = event.data
             raw += len(chunk)
             self.bytes_read += len(chunk)
             # Raw bytes are capped too: a stream of empty deflate blocks decodes to nothing.
@@ -252,104 +298,6 @@ class SafeFetcher:
             if len(body) > self.max_bytes:
                 raise _too_large(self.max_bytes)
         return bytes(body)
-
-
-class ContentDecoder:
-    """Undoes a Content-Encoding chain in bounded steps: each piece is about 64 KiB at most.
-
-    ``feed(raw)`` yields decoded pieces; however hugely a chunk expands, no single
-    decompressor call produces more than one step, so the caller can stop at its cap.
-    Raises ``FetchError`` for an unknown coding or a damaged stream.
-    """
-
-    def __init__(self, content_encoding: str) -> None:
-        codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
-        # Codings are listed in the order applied, so undo them in reverse.
-        self._steps = [_step(c) for c in reversed(codings) if c != "identity"]
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        return self._run(0, data)
-
-    def finish(self) -> Iterator[bytes]:
-        return iter(())  # every step drains itself on each feed
-
-    def _run(self, index: int, data: bytes) -> Iterator[bytes]:
-        if index == len(self._steps):
-            if data:
-                yield data
-            return
-        for piece in self._steps[index].feed(data):
-            yield from self._run(index + 1, piece)
-
-
-class _ZlibStep:
-    """gzip or deflate; decompress(data, max_length) keeps each output bounded."""
-
-    def __init__(self, gzip: bool) -> None:
-        self._gzip = gzip
-        self._wbits = 16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS
-        self._obj = zlib.decompressobj(self._wbits)
-        self._started = False
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        try:
-            yield from self._drain(data)
-        except zlib.error:
-            raise _corrupt() from None
-
-    def _drain(self, data: bytes) -> Iterator[bytes]:
-        while True:
-            try:
-                out = self._obj.decompress(data, _DECODE_STEP)
-            except zlib.error:
-                if self._gzip or self._started:
-                    raise
-                # Some servers send raw deflate under "deflate"; retry that way once.
-                self._wbits = -zlib.MAX_WBITS
-                self._obj = zlib.decompressobj(self._wbits)
-                self._started = True
-                out = self._obj.decompress(data, _DECODE_STEP)
-            self._started = True
-            if out:
-                yield out
-            if self._obj.eof and self._obj.unused_data[:2] == b"\x1f\x8b" and self._gzip:
-                data = self._obj.unused_data  # another gzip member follows
-                self._obj = zlib.decompressobj(self._wbits)
-                continue
-            data = self._obj.unconsumed_tail
-            # A full step may leave output pending inside zlib even with no input left.
-            if not data and len(out) < _DECODE_STEP:
-                return
-
-
-class _BrotliStep:
-    """brotli with output_buffer_limit, drained before it takes more input."""
-
-    def __init__(self) -> None:
-        self._obj = brotli.Decompressor()
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        try:
-            out = self._obj.process(data, output_buffer_limit=_DECODE_STEP)
-            # Output can still be pending when can_accept_more_data() is already
-            # True, so drain with empty input until a call yields nothing.
-            while out:
-                yield out
-                if self._obj.is_finished():
-                    return
-                out = self._obj.process(b"", output_buffer_limit=_DECODE_STEP)
-        except brotli.error:
-            raise _corrupt() from None
-
-
-def _step(coding: str) -> _ZlibStep | _BrotliStep:
-    if coding in ("gzip", "x-gzip"):
-        return _ZlibStep(gzip=True)
-    if coding == "deflate":
-        return _ZlibStep(gzip=False)
-    if coding == "br":
-        return _BrotliStep()
-    raise FetchError(f"The site sent the page in an encoding I can't read ({coding}).")
 
 
 def _parse_content_type(value: str) -> tuple[str, str | None]:
@@ -387,15 +335,37 @@ def _too_large(cap: int) -> TooLarge:
     return TooLarge(f"That page is larger than {cap / 1_000_000:g} MB, which is my limit.")
 
 
-def _corrupt() -> FetchError:
-    return FetchError("The site sent a damaged compressed page, so I couldn't read it.")
-
-
 def _connect_failed(target: Target, exc: Exception | None) -> FetchError:
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        return InvalidURL()
-    if exc is not None and "CERTIFICATE" in str(exc).upper():
+    if isinstance(exc, ssl.SSLCertVerificationError) or "CERTIFICATE" in str(exc).upper():
         return ConnectFailed(
             f"I couldn't open a secure connection to {target.host}: its certificate is not valid."
         )
     return ConnectFailed(f"I couldn't reach {target.host}. Check the link, or try again later.")
+
+
+async def _next_event(conn: h11.Connection, reader: asyncio.StreamReader) -> object:
+    """h11's next event, reading from the socket whenever it needs more bytes."""
+    while True:
+        event = conn.next_event()
+        if event is not h11.NEED_DATA:
+            return event
+        conn.receive_data(await reader.read(_READ_BYTES))  # b"" at EOF tells h11 it closed
+
+
+def _decode_headers(raw: Sequence[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Lower-case names; a repeated header's values joined with ", " (as httpx did)."""
+    # One encoding for the whole block: ASCII, else UTF-8, else Latin-1 (never fails).
+    encoding = "iso-8859-1"
+    for candidate in ("ascii", "utf-8"):
+        try:
+            for name, value in raw:
+                name.decode(candidate), value.decode(candidate)
+        except UnicodeDecodeError:
+            continue
+        encoding = candidate
+        break
+    headers: dict[str, str] = {}
+    for name, value in raw:  # h11 has already lower-cased the names
+        key, text = name.decode(encoding), value.decode(encoding)
+        headers[key] = f"{headers[key]}, {text}" if key in headers else text
+    return headers

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 import string
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -33,6 +34,11 @@ _MAX_URL_LENGTH = 8192
 _DEC_DIGITS = frozenset(string.digits)
 _OCT_DIGITS = frozenset("01234567")
 _HEX_DIGITS = frozenset(string.hexdigits)
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+# Request-line characters sent as they are: the WHATWG path and query sets plus "%"
+# (existing escapes stay); anything else goes out percent-encoded as UTF-8.
+_PATH_SAFE = frozenset(map(chr, range(0x21, 0x7F))) - set('"#<>?`{}')
+_QUERY_SAFE = frozenset(map(chr, range(0x21, 0x7F))) - set('"#<>')
 
 # IPv4 ranges that are not for fetching web pages. ``is_global`` already covers
 # most; multicast (224/4) and parts of 192.0.0.0/24 and 192.88.99.0/24 are
@@ -189,6 +195,15 @@ class Target:
     needs_allowed_address: bool  # odd port: only OK if every address is allow-listed
 
     @property
+    def request_target(self) -> str:
+        """``path`` as it goes on the request line: no dot segments, non-ASCII escaped."""
+        path, sep, query = self.path.partition("?")
+        if "." in path and any(seg in (".", "..") for seg in path.split("/")):
+            path = _remove_dot_segments(path)
+        path = _percent_encode(path, _PATH_SAFE)
+        return f"{path}?{_percent_encode(query, _QUERY_SAFE)}" if sep else path
+
+    @property
     def host_header(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         if self.port == DEFAULT_PORTS[self.scheme]:
@@ -272,6 +287,8 @@ class AddressPolicy:
         path = parts.path or "/"
         if parts.query:
             path = f"{path}?{parts.query}"
+        if _CONTROL_CHARS.search(path):  # they could split the request line
+            raise InvalidURL("That link contains control characters.")
         netloc = f"[{host}]" if ":" in host else host
         if port != DEFAULT_PORTS[scheme]:
             netloc = f"{netloc}:{port}"
@@ -330,6 +347,24 @@ def _normalise_host(parts: SplitResult) -> str:
     if not set(host) <= _HOST_CHARS:
         raise InvalidURL("That link's host name is not valid.")
     return host
+
+
+def _percent_encode(text: str, safe: frozenset[str]) -> str:
+    if set(text) <= safe:
+        return text  # the common case: nothing to escape
+    return "".join(c if c in safe else "".join(f"%{b:02X}" for b in c.encode()) for c in text)
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 section 5.2.4 for a path starting with "/", as browsers send it."""
+    out: list[str] = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if len(out) > 1:
+                out.pop()
+        elif segment != ".":
+            out.append(segment)
+    return "/".join(out) or "/"
 
 
 async def _resolve(target: Target, resolver: Resolver) -> list[IPAddress]:
