@@ -225,6 +225,21 @@ async def test_auth_error_names_the_setting_but_never_the_key(server: ChatServer
     await client.aclose()
 
 
+async def test_max_tokens_rejection_switches_to_max_completion_tokens(server: ChatServer) -> None:
+    rejection = "Unsupported parameter: 'max_tokens' is not supported with this model."
+    server.script([Status(400, message=rejection), Reply(GOOD), Reply(GOOD)])
+    client = make_client(server, max_output_tokens=321)
+    result = await ask(client)
+    assert result.data == GOOD
+    assert result.mode == "json_schema"  # not a structured-output rejection
+    first, second = server.requests
+    assert first.body["max_tokens"] == 321 and "max_completion_tokens" not in first.body
+    assert second.body["max_completion_tokens"] == 321 and "max_tokens" not in second.body
+    await ask(client)  # remembered for later calls
+    assert server.requests[2].body["max_completion_tokens"] == 321
+    await client.aclose()
+
+
 async def test_context_length_error_is_its_own_error(server: ChatServer) -> None:
     server.script([ContextTooLongReply()])
     client = make_client(server)

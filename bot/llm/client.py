@@ -10,11 +10,18 @@ back, asking for corrected JSON only); a second bad answer is ``LLMBadOutput``.
 Every openai exception is mapped to a ``bot.errors`` one here, with a message
 for the person in the channel. Server error texts are never copied into those
 messages or the logs: they can echo (parts of) the API key.
+
+The SDK keeps base URL, auth, timeouts, retries and error classes, but three of
+its per-call CPU costs are avoided (the bot is CPU-bound per link): requests go
+through ``AsyncOpenAI.post``, what ``chat.completions.create`` calls, without its
+type-driven walk over messages and schema; answers are decoded here, not built
+into pydantic models; and HTTP goes over aiohttp (``bot.llm.transport``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +32,7 @@ import openai
 from bot.errors import LLMBadOutput, LLMError, LLMUnavailable
 from bot.llm.schema import extract_json_object
 from bot.llm.tokens import estimate_chat_tokens, estimate_tokens
+from bot.llm.transport import AiohttpTransport
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -39,6 +47,8 @@ PLACEHOLDER_API_KEY = "not-needed"
 # How much of a bad answer is echoed back in the repair round: enough to fix it,
 # bounded so the repair request stays near the size of the first one.
 REPAIR_ECHO_CHARS = 4000
+# What chat.completions.create passes to post(): send the API key as a bearer token.
+_BEARER: openai.RequestOptions = {"security": {"bearer_auth": True}}
 
 
 class ContextTooLong(LLMError):
@@ -85,12 +95,16 @@ class ChatClient:
         self.model = model
         self.max_output_tokens = max_output_tokens
         self.timeout_s = timeout_s
+        # Never the SDK's 600 s default: a stuck model must not hold a chat thread.
+        timeout = openai.Timeout(timeout_s, connect=min(timeout_s, 10.0))
         self._sdk = openai.AsyncOpenAI(
             base_url=base_url or DEFAULT_BASE_URL,
             api_key=api_key or PLACEHOLDER_API_KEY,
-            # Never the SDK's 600 s default: a stuck model must not hold a chat thread.
-            timeout=openai.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
+            timeout=timeout,
             max_retries=max_retries,
+            http_client=openai.DefaultAsyncHttpxClient(
+                transport=AiohttpTransport(), timeout=timeout
+            ),
         )
         self._slots = asyncio.Semaphore(concurrency)
         self._mode: OutputMode = "json_schema"
@@ -118,6 +132,7 @@ class ChatClient:
         return self._mode
 
     async def aclose(self) -> None:
+        """Close the HTTP client and its aiohttp session (connections included)."""
         await self._sdk.close()
 
     async def complete_json(
@@ -179,20 +194,24 @@ class ChatClient:
         switched_token_param = False
         while True:
             mode = self._mode
-            kwargs: dict[str, Any] = {self._token_param: limit}
+            # The body create() would build (same keys, same order), already plain
+            # JSON: its transform step would only walk it, type by type, to no effect.
+            body: dict[str, Any] = {
+                "model": self.model,
+                "messages": messages,
+                self._token_param: limit,
+            }
             if mode == "json_schema":
-                kwargs["response_format"] = {
+                body["response_format"] = {
                     "type": "json_schema",
                     "json_schema": {"name": name, "schema": schema, "strict": True},
                 }
             elif mode == "json_object":
-                kwargs["response_format"] = {"type": "json_object"}
+                body["response_format"] = {"type": "json_object"}
             try:
                 async with self._slots:
-                    response = await self._sdk.chat.completions.create(
-                        model=self.model,
-                        messages=messages,
-                        **kwargs,  # type: ignore[arg-type]
+                    raw = await self._sdk.post(
+                        "/chat/completions", cast_to=bytes, body=body, options=_BEARER
                     )
             except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
                 detail = _error_text(exc)
@@ -221,29 +240,54 @@ class ChatClient:
                 ) from None
             except openai.OpenAIError as exc:
                 raise _unavailable(exc, self.model, self.timeout_s) from None
-            return _reply(response, messages, schema if mode == "json_schema" else None)
+            return _reply(raw, messages, schema if mode == "json_schema" else None)
 
 
-def _reply(response: Any, messages: list[dict[str, str]], schema: dict[str, Any] | None) -> _Reply:
+def _reply(raw: bytes, messages: list[dict[str, str]], schema: dict[str, Any] | None) -> _Reply:
+    """The first choice of a ``chat.completion`` body, read as plain JSON."""
     try:
-        choice = response.choices[0]
-        text = choice.message.content or ""
-        truncated = choice.finish_reason == "length"
-    except (AttributeError, IndexError, TypeError):
+        response = json.loads(raw)
+        choice = response["choices"][0]
+        text = choice["message"]["content"] or ""
+        truncated = choice.get("finish_reason") == "length"
+        if not isinstance(text, str):
+            raise TypeError("content is not text")
+    except (ValueError, LookupError, TypeError, AttributeError):
         raise LLMBadOutput("The language model server sent an answer I couldn't read.") from None
-    usage = getattr(response, "usage", None)
+    usage = response.get("usage")
     # Some local servers omit usage; fall back to our own estimate so budgets still count.
-    prompt = getattr(usage, "prompt_tokens", None) or estimate_chat_tokens(messages, schema)
-    completion = getattr(usage, "completion_tokens", None) or estimate_tokens(text)
-    return _Reply(text, int(prompt), int(completion), truncated)
+    prompt = _count(usage, "prompt_tokens") or estimate_chat_tokens(messages, schema)
+    completion = _count(usage, "completion_tokens") or estimate_tokens(text)
+    return _Reply(text, prompt, completion, truncated)
+
+
+def _count(usage: Any, key: str) -> int:
+    """A token count from ``usage``; 0 when missing or unreadable (then we estimate)."""
+    value = usage.get(key) if isinstance(usage, dict) else None
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _decode(
     text: str, validate: Callable[[dict[str, Any]], Any] | None
 ) -> tuple[dict[str, Any], Any]:
-    data = extract_json_object(text)
+    data = _whole_json_object(text)
+    if data is None:  # fenced, wrapped in prose, or broken: the full search and its error
+        data = extract_json_object(text)
     value = validate(data) if validate else data
     return data, value
+
+
+def _whole_json_object(text: str) -> dict[str, Any] | None:
+    """The answer when it is exactly one JSON object, the usual case with structured
+    output; ``extract_json_object`` would return the same, after scanning every brace."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _repair_request(problem: ValueError, truncated: bool) -> str:
