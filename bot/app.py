@@ -58,6 +58,7 @@ class App:
         return await check_health(self.store)
 
     async def aclose(self) -> None:
+        await self.service.settle()  # cache writes still running need the store
         for close in reversed(self.closers):
             await close()
         await self.fetcher.aclose()

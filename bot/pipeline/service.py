@@ -13,6 +13,12 @@ Reads top to bottom as the pipeline does:
 6. verify every claim's quote and speaker against the article text, strip
    links the article did not have from the summary, and cache the result.
 
+The cache write happens after the brief is handed back (the chat update goes
+out first; the process is CPU-bound per link, so bookkeeping waits its turn).
+Until it lands the build stays registered in flight with its result, so
+another request for the link in this process joins it rather than missing the
+cache; ``settle()`` waits for writes still running (``App.aclose`` calls it).
+
 Token budgets: ``brief_url(url, budget=...)`` takes the requester's
 ``TokenBudget``. A cache hit or joining someone else's build is free; whoever
 starts a build is charged what its model call used, once. When the budget is
@@ -44,6 +50,15 @@ MODEL_UNAVAILABLE_WARNING = (
 BUDGET_SPENT_WARNING = BudgetExhausted.default_message
 # Single-flight key suffix of budget-degraded builds (a character no canonical URL has).
 _DEGRADED = "\x00degraded"
+# CPU-bound steps run on the event loop up to these sizes, in a worker thread beyond.
+# A thread buys no parallelism under the GIL, and its hand-offs cost: with extraction
+# and verification in threads a link took ~3 ms more CPU (bench/own_work.py). Up to
+# 512 KB extraction holds the loop for 10-70 ms (eval pages: median 16 ms), well
+# inside an acknowledgement's budget; a bigger page must not stall the loop at all.
+INLINE_EXTRACT_BYTES = 512 * 1024
+INLINE_VERIFY_CHARS = 100_000
+# A build's brief, and the cache write still to run after it is handed back (or None).
+Built = tuple[Brief, Awaitable[None] | None]
 
 
 class _NoObserver:
@@ -84,6 +99,7 @@ class BriefService:
         self._cache_ttl_s = cache_ttl_s
         self._observer: PipelineObserver = observer or _NoObserver()
         self._in_flight: dict[str, asyncio.Future[Brief]] = {}
+        self._caching: set[asyncio.Task[None]] = set()  # cache writes still running
         # Builds finished so far in this process: a cache miss read before the latest
         # finished build may be stale, one read after it cannot be (see _build_from_url).
         self._builds_done = 0
@@ -159,25 +175,49 @@ class BriefService:
         )
         return brief, False
 
-    async def _single_flight(self, key: str, build: Callable[[], Awaitable[Brief]]) -> Brief:
+    async def _single_flight(self, key: str, build: Callable[[], Awaitable[Built]]) -> Brief:
         pending = self._in_flight.get(key)
         if pending is not None:
             return await asyncio.shield(pending)
         future: asyncio.Future[Brief] = asyncio.get_running_loop().create_future()
         self._in_flight[key] = future
         try:
-            brief = await build()
+            brief, caching = await build()
         except BaseException as exc:
             future.set_exception(exc)
             # Nobody else may be waiting; mark the exception as retrieved.
             future.exception()
+            self._done(key, future)
             raise
+        future.set_result(brief)
+        if caching is None:
+            self._done(key, future)
         else:
-            future.set_result(brief)
-            return brief
+            task = asyncio.create_task(self._cache_then_done(key, future, caching))
+            self._caching.add(task)
+            task.add_done_callback(self._caching.discard)
+        return brief
+
+    async def _cache_then_done(
+        self, key: str, future: asyncio.Future[Brief], caching: Awaitable[None]
+    ) -> None:
+        try:
+            await caching
+        except Exception as exc:  # the brief is out; the next share just builds again
+            log.warning("could not cache a brief (%s)", type(exc).__name__)
         finally:
-            self._in_flight.pop(key, None)
-            self._builds_done += 1
+            self._done(key, future)
+
+    def _done(self, key: str, future: asyncio.Future[Brief]) -> None:
+        """The build for ``key`` is over (and cached, if it is cached at all)."""
+        if self._in_flight.get(key) is future:
+            del self._in_flight[key]
+        self._builds_done += 1
+
+    async def settle(self) -> None:
+        """Wait for cache writes still running (before closing the store)."""
+        while self._caching:
+            await asyncio.gather(*list(self._caching), return_exceptions=True)
 
     async def brief_file(self, path: Path) -> Brief:
         """A brief of a local .html/.htm/.pdf/.txt file (CLI); never cached."""
@@ -191,6 +231,8 @@ class BriefService:
         started = time.perf_counter()
         page = await self._fetcher.fetch(url)
         self._observer.fetched(body_bytes=len(page.body), seconds=time.perf_counter() - started)
+        if len(page.body) <= INLINE_EXTRACT_BYTES:
+            return extract_article(page)
         return await asyncio.to_thread(extract_article, page)
 
     async def brief_article(self, article: Article, *, budget: TokenBudget | None = None) -> Brief:
@@ -209,7 +251,10 @@ class BriefService:
         draft, mode = await self._summarize(article, budget, degraded=degraded, charging=charging)
         try:
             # The charge is written while the quotes are verified (it only needs the draft).
-            claims = await asyncio.to_thread(verify_draft, article, draft)
+            if len(article.text) <= INLINE_VERIFY_CHARS:
+                claims = verify_draft(article, draft)
+            else:
+                claims = await asyncio.to_thread(verify_draft, article, draft)
         finally:
             if charging:
                 await charging[0]
@@ -240,7 +285,8 @@ class BriefService:
 
     async def _build_from_url(
         self, url: str, key: str, budget: TokenBudget | None, *, degraded: bool, look_again: bool
-    ) -> Brief:
+    ) -> Built:
+        """The brief, and its cache write still to run (None: not cached)."""
         if look_again and self._cache is not None and self._cache_ttl_s > 0:
             # Checked again now this build is registered in flight: a build that
             # finished while the caller's first look was on its way has cached it.
@@ -248,14 +294,14 @@ class BriefService:
             # per link); a build in another process may still race, as it always could.
             cached = await self._cache.get_brief(key, self._cache_ttl_s)
             if cached is not None:
-                return cached.model_copy(update={"url": url})
+                return cached.model_copy(update={"url": url}), None
         article = await self.article_from_url(url)
         brief = await self._brief_article(article, budget, degraded=degraded)
-        if self._cache is not None and not degraded:
-            # Cache under the link as shared (key), so the next share is a hit
-            # whatever canonical URL the page itself declares.
-            await self._cache.put_brief(brief, key=key)
-        return brief
+        if self._cache is None or self._cache_ttl_s <= 0 or degraded:
+            return brief, None  # never read back: not written
+        # Cache under the link as shared (key), so the next share is a hit
+        # whatever canonical URL the page itself declares.
+        return brief, self._cache.put_brief(brief, key=key)
 
     async def _budget_spent(self, budget: TokenBudget | None) -> bool:
         if budget is None or not self.uses_model:
