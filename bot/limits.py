@@ -14,13 +14,17 @@ The token budget is per workspace (Slack team / Discord guild) per UTC day.
 It is checked before a model call and charged after it with what the call
 used, so it is a soft cap: concurrent briefs may overshoot by one call each.
 When it is spent the brief service degrades to the extractive brief with a
-note rather than refusing (see ``bot.pipeline.service``).
+note rather than refusing (see ``bot.pipeline.service``). A workspace's spend
+is read from the store at most every ``BUDGET_READ_EVERY_S`` (a brief reads it
+every time); this process's own charges update that copy at once, so here it
+is exact, and another process's charges show within that many seconds.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -39,6 +43,7 @@ DAY = timedelta(days=1)
 # Counters older than this are purged (hourly, by whichever check comes first).
 KEEP_COUNTERS = timedelta(days=2)
 PURGE_EVERY = timedelta(hours=1)
+BUDGET_READ_EVERY_S = 2.0
 # Store keys are at most 255 characters; platform ids are short, but never trust input.
 MAX_PLAIN_KEY = 200
 
@@ -95,13 +100,23 @@ class _Rule:
 class Limits:
     """Rate limits and token budgets over the store; build one per ``App``."""
 
-    def __init__(self, store: Store, settings: Settings, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        *,
+        clock: Clock = utc_now,
+        budget_read_every_s: float = BUDGET_READ_EVERY_S,
+    ) -> None:
         self._store = store
         self.user_per_hour = settings.rate_limit_user_per_hour
         self.channel_per_hour = settings.rate_limit_channel_per_hour
         self.daily_tokens = settings.daily_token_budget
         self._clock = clock
         self._last_purge: datetime | None = None
+        self.budget_read_every_s = budget_read_every_s
+        # (budget key, day) -> (monotonic expiry, tokens used, version): see tokens_left.
+        self._spent: dict[tuple[str, datetime], tuple[float, int, int]] = {}
 
     def _now(self) -> datetime:
         now = self._clock()
@@ -178,19 +193,32 @@ class Limits:
         """Model tokens the workspace may still spend today (UTC); None when unlimited."""
         if not self.daily_tokens:
             return None
+        slot = (self._budget_key(platform, team_id), _day_start(self._now()))
+        kept = self._spent.get(slot)
+        if kept is not None and kept[0] > time.monotonic():
+            return max(0, self.daily_tokens - kept[1])
+        version = kept[2] if kept is not None else 0
         # A plain read, not an upsert of 0: no write transaction on every brief.
-        used = await self._store.read_counter(
-            self._budget_key(platform, team_id), _day_start(self._now())
-        )
-        return max(0, self.daily_tokens - used)
+        used = await self._store.read_counter(*slot)
+        now = self._spent.get(slot)
+        if (now[2] if now is not None else 0) == version:  # no charge landed meanwhile
+            self._remember(slot, used, version)
+            return max(0, self.daily_tokens - used)
+        return max(0, self.daily_tokens - max(used, now[1]))  # type: ignore[index]
 
     async def spend_tokens(self, *, platform: str, team_id: str, tokens: int) -> None:
         """Charge ``tokens`` to today's budget (recorded even when unlimited, for ops)."""
         if tokens <= 0:
             return
-        await self._store.incr_counter(
-            self._budget_key(platform, team_id), _day_start(self._now()), tokens
-        )
+        slot = (self._budget_key(platform, team_id), _day_start(self._now()))
+        total = await self._store.incr_counter(*slot, tokens)  # every process's spend today
+        kept = self._spent.get(slot)
+        self._remember(slot, total, (kept[2] if kept is not None else 0) + 1)
+
+    def _remember(self, slot: tuple[str, datetime], used: int, version: int) -> None:
+        if len(self._spent) > 10_000:  # a bound, not an eviction policy: one key per team-day
+            self._spent.clear()
+        self._spent[slot] = (time.monotonic() + self.budget_read_every_s, used, version)
 
     def seconds_until_budget_resets(self) -> float:
         now = self._now()

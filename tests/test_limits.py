@@ -231,6 +231,48 @@ async def test_the_budget_is_per_team_and_resets_at_midnight_utc(
     assert await limits.tokens_left(platform="slack", team_id="T1") == 1000
 
 
+async def test_the_spend_is_read_at_most_every_few_seconds_and_own_charges_are_exact(
+    tmp_path: Path, store: Store, clock: Clock
+) -> None:
+    settings = _settings(tmp_path, daily_token_budget=1000)
+    here = Limits(store, settings, clock=clock, budget_read_every_s=0.3)
+    there = Limits(store, settings, clock=clock, budget_read_every_s=0.3)  # another process
+    assert await here.tokens_left(platform="slack", team_id="T1") == 1000
+    assert await there.tokens_left(platform="slack", team_id="T1") == 1000
+    await here.spend_tokens(platform="slack", team_id="T1", tokens=300)
+    assert await here.tokens_left(platform="slack", team_id="T1") == 700  # exact at once
+    assert await there.tokens_left(platform="slack", team_id="T1") == 1000  # its copy
+    await asyncio.sleep(0.4)
+    assert await there.tokens_left(platform="slack", team_id="T1") == 700  # read again
+    # A charge here reports every process's spend (the counter's new total).
+    await there.spend_tokens(platform="slack", team_id="T1", tokens=100)
+    await here.spend_tokens(platform="slack", team_id="T1", tokens=50)
+    assert await here.tokens_left(platform="slack", team_id="T1") == 550
+
+
+async def test_a_charge_landing_during_a_budget_read_is_not_overwritten(
+    tmp_path: Path, store: Store, clock: Clock
+) -> None:
+    limits = Limits(store, _settings(tmp_path, daily_token_budget=1000), clock=clock)
+    read_done, charged = asyncio.Event(), asyncio.Event()
+    real_read = store.read_counter
+
+    async def late_read(key: str, window: datetime) -> int:
+        value = await real_read(key, window)  # read before the charge...
+        read_done.set()
+        await charged.wait()  # ...answered after it
+        return value
+
+    store.read_counter = late_read  # type: ignore[method-assign]
+    reading = asyncio.create_task(limits.tokens_left(platform="slack", team_id="T1"))
+    await read_done.wait()
+    await limits.spend_tokens(platform="slack", team_id="T1", tokens=400)
+    charged.set()
+    assert await reading == 600  # the charge it missed is counted
+    store.read_counter = real_read  # type: ignore[method-assign]
+    assert await limits.tokens_left(platform="slack", team_id="T1") == 600  # not the stale 0
+
+
 async def test_no_budget_means_unlimited(tmp_path: Path, store: Store, clock: Clock) -> None:
     limits = Limits(store, _settings(tmp_path, daily_token_budget=0), clock=clock)
     await limits.spend_tokens(platform="slack", team_id="T1", tokens=10**9)
