@@ -82,6 +82,12 @@ class LLMSummarizer:
         self.max_output_tokens = max_output_tokens
         self.summary_language = summary_language.strip()
         self.schema = answer_json_schema()
+        self.system_text = prompts.system_text
+        # Everything but the user message is fixed: estimated once, not twice per brief.
+        self._fixed_tokens = estimate_chat_tokens(
+            [{"role": "system", "content": self.system_text}, {"role": "user", "content": ""}],
+            self.schema,
+        )
         overhead = self._overhead(Article(url="", canonical_url="", text=""))
         if max_input_tokens < overhead + MIN_ARTICLE_TOKENS:
             raise ConfigError(
@@ -119,13 +125,11 @@ class LLMSummarizer:
 
     def _overhead(self, article: Article, part_note: str = "") -> int:
         user = self.prompts.render_user(**self._variables(article, "", new_boundary(), part_note))
-        return estimate_chat_tokens(self._messages(user), self.schema)
+        return self._prompt_tokens(user)
 
-    def _messages(self, user: str) -> list[dict[str, str]]:
-        return [
-            {"role": "system", "content": self.prompts.system_text},
-            {"role": "user", "content": user},
-        ]
+    def _prompt_tokens(self, user: str) -> int:
+        """``estimate_chat_tokens`` of the system + ``user`` messages and the schema."""
+        return self._fixed_tokens + estimate_tokens(user)
 
     # --- summarize ------------------------------------------------------------
     async def summarize(self, article: Article) -> Draft:
@@ -201,11 +205,11 @@ class LLMSummarizer:
         while boundary in text:  # never happens in practice; a forged end would be fatal
             boundary = new_boundary()
         user = self.prompts.render_user(**self._variables(article, text, boundary, part_note))
-        sent = estimate_chat_tokens(self._messages(user), self.schema)
+        sent = self._prompt_tokens(user)
         if sent > max_input:
             log.warning("prompt estimate %d exceeds budget %d", sent, max_input)
         result = await self.client.complete_json(
-            self.prompts.system_text,
+            self.system_text,
             user,
             self.schema,
             SCHEMA_NAME,
