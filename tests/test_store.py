@@ -427,3 +427,38 @@ async def test_counters_increment_atomically(db_url: str) -> None:
     finally:
         await a.close()
         await b.close()
+
+
+async def test_reads_run_on_the_event_loop_and_a_busy_one_goes_to_a_thread(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import sqlite3
+    import threading
+
+    from sqlalchemy.exc import OperationalError
+
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'linkbrief.db'}")
+    threads: list[str] = []
+
+    def read(conn: Connection) -> int:
+        threads.append(threading.current_thread().name)
+        if threading.current_thread() is threading.main_thread() and len(threads) > 1:
+            # What SQLite answers a reader in the rare case it cannot read now
+            # (crash recovery, a connection in exclusive locking mode elsewhere).
+            raise OperationalError("SELECT", {}, sqlite3.OperationalError("database is locked"))
+        return int(conn.execute(text("SELECT 42")).scalar_one())
+
+    try:
+        assert await store.read(read) == 42  # on the loop: no thread hop
+        assert await store.read(read) == 42  # busy on the loop: answered by a reader thread
+        assert threads[0] == threads[1] == threading.main_thread().name
+        assert threads[2].startswith("store-read")
+        assert "database locked" not in caplog.text  # no retry with backoff was needed
+
+        def broken(conn: Connection) -> int:
+            raise OperationalError("SELECT", {}, sqlite3.OperationalError("no such table: x"))
+
+        with pytest.raises(OperationalError):  # a real error is not retried elsewhere
+            await store.read(broken)
+    finally:
+        await store.close()
