@@ -6,6 +6,7 @@ extractor already parsed, so metadata costs no second parse.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
@@ -92,11 +94,17 @@ def _first_matching(
     transform: Callable[[str], str] | None = None,
 ) -> str:
     for xpath in xpaths:
-        for value in tree.xpath(xpath):
+        for value in _compiled(xpath)(tree):
             text = " ".join(str(value).split())
             if text and accept(text):
                 return transform(text) if transform else text
     return ""
+
+
+@functools.cache
+def _compiled(xpath: str) -> etree.XPath:
+    """Compiled once: ``tree.xpath(text)`` compiles its expression on every call."""
+    return etree.XPath(xpath)
 
 
 def _looks_like_name(value: str) -> bool:
@@ -110,7 +118,7 @@ def _iso_date(value: str) -> str:
 
 def _json_ld(tree: HtmlElement) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
-    for script in tree.xpath("//script[@type='application/ld+json']/text()"):
+    for script in _compiled("//script[@type='application/ld+json']/text()")(tree):
         try:
             data = json.loads(script)
         except ValueError:
