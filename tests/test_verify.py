@@ -256,3 +256,26 @@ def test_clean_summary_keeps_urls_written_in_the_article_text() -> None:
         "Read https://gov.example/report.pdf."
     )
     assert clean_summary("Read https://gov.example/other.pdf.", art) == "Read ."
+
+
+def test_normalisation_matches_the_table_definitions_on_random_text() -> None:
+    """The fast paths (str.replace per character present) equal ``str.translate`` with the
+    tables, on random mixes of invisible, folded, combining and ordinary characters."""
+    import random
+    import unicodedata
+
+    from bot.pipeline import normalize as n
+
+    def reference(text: str) -> str:
+        text = n._QUOTE_PREFIX.sub("", text).translate(n._FOLD_TABLE)
+        text = unicodedata.normalize("NFKC", text).casefold().translate(n._FOLD_TABLE)
+        text = n._WHITESPACE.sub(" ", text).strip()
+        return n._SPACED_ELLIPSIS.sub("... ", text).rstrip()
+
+    rnd = random.Random(7)
+    specials = [*n._STRIP_TABLE, *n._FOLD_TABLE, 0x1F600, 0xFB01, 0x212B, 0xFF02, 0x2033]
+    pool = [chr(c) for c in [*specials, *range(0x300, 0x370)]] + list("ab Z.…\n\t>\"'-`")
+    for _ in range(3000):
+        text = "".join(rnd.choice(pool) for _ in range(rnd.randint(0, 50)))
+        assert n.strip_invisible(text) == text.translate(n._STRIP_TABLE)
+        assert n.normalize_for_match(text) == reference(text)

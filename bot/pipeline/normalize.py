@@ -45,6 +45,20 @@ _FOLD_TABLE.update({ord(c): '"' for c in _DOUBLE_QUOTES})
 _FOLD_TABLE.update({ord(c): "-" for c in _DASHES})
 _FOLD_TABLE[ord("…")] = "..."
 
+# The same two mappings applied with ``str.replace`` for just the characters a
+# text holds: ``str.translate`` with a table walks a non-ASCII string at ~50 ns
+# a character (0.2 ms for a 4 KB article, several times per brief), while
+# ``set(text)`` and a few replaces run at C speed. No replacement yields a
+# character that is itself mapped, so the result is the same as ``translate``.
+_STRIP_MAP = {chr(cp): "" for cp in _STRIP_TABLE}
+_FOLD_MAP = {chr(cp): to or "" for cp, to in _FOLD_TABLE.items()}
+
+
+def _apply(text: str, mapping: dict[str, str]) -> str:
+    for char in mapping.keys() & set(text):
+        text = text.replace(char, mapping[char])
+    return text
+
 _QUOTE_PREFIX = re.compile(r"(?m)^[ \t]*(?:>[ \t]?)+")
 # Any spelling of an ellipsis becomes "... ": no space before, one after.
 _SPACED_ELLIPSIS = re.compile(r" ?\.(?: ?\.){2,} ?")
@@ -57,17 +71,17 @@ def strip_invisible(text: str) -> str:
     Extraction applies it, so hidden text smuggled in zero-width or tag
     characters never reaches a model; renderers apply it again to model output.
     """
-    return text.translate(_STRIP_TABLE)
+    return _apply(text, _STRIP_MAP)
 
 
 def normalize_for_match(text: str) -> str:
     """Fold ``text`` into the canonical form quotes and articles are compared in."""
     text = _QUOTE_PREFIX.sub("", text)
-    text = text.translate(_FOLD_TABLE)
+    text = _apply(text, _FOLD_MAP)
     text = unicodedata.normalize("NFKC", text).casefold()
     # NFKC can produce new curly forms from compatibility characters (rare),
     # and case folding never does; one more pass keeps the output canonical.
-    text = text.translate(_FOLD_TABLE)
+    text = _apply(text, _FOLD_MAP)
     text = _WHITESPACE.sub(" ", text).strip()
     return _SPACED_ELLIPSIS.sub("... ", text).rstrip()
 
