@@ -139,6 +139,7 @@ async def test_the_cache_write_lands_after_the_brief_and_a_request_meanwhile_joi
             # Handed back before it is cached (a build waiting for its write would hang).
             first = await asyncio.wait_for(app.service.brief_url(url), 10)
             assert await store.get_brief(url, 3600) is None
+            assert await app.service.cached_brief(url) == first  # what others read meanwhile
             again = await app.service.brief_url(url)  # joins the finished build
             assert srv.hits[PAGE] == 1 and again == first
             written.set()

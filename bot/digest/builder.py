@@ -286,7 +286,7 @@ async def build_digest(
     # Shared links have no title or description of their own: a cached brief supplies both.
     for cand in candidates:
         if cand.source == SHARED_SOURCE:
-            brief = await app.store.get_brief(cand.canonical_url, app.settings.brief_cache_ttl_s)
+            brief = await app.service.cached_brief(cand.canonical_url)
             if brief is not None:
                 cand.title, cand.summary = brief.title, brief.summary
                 cand.quotes = {_norm_title(c.quote) for c in brief.verified_claims if c.quote}
@@ -309,10 +309,9 @@ async def build_digest(
 
 async def _fill_lines(app: App, entries: list[DigestEntry], cap: int) -> int:
     """Give each entry its line; returns how many fresh briefs (capped calls) were made."""
-    ttl = app.settings.brief_cache_ttl_s
     to_brief: list[DigestEntry] = []
     for entry in entries:
-        cached = await app.store.get_brief(_canonical(entry.url), ttl) if ttl > 0 else None
+        cached = await app.service.cached_brief(_canonical(entry.url))
         if cached is not None:
             _apply(entry, cached, "cached")
         elif len(to_brief) < cap:

@@ -57,6 +57,7 @@ _DEGRADED = "\x00degraded"
 # inside an acknowledgement's budget; a bigger page must not stall the loop at all.
 INLINE_EXTRACT_BYTES = 512 * 1024
 INLINE_VERIFY_CHARS = 100_000
+CACHE_WRITE_DELAY_S = 0.005
 # A build's brief, and the cache write still to run after it is handed back (or None).
 Built = tuple[Brief, Awaitable[None] | None]
 
@@ -158,12 +159,13 @@ class BriefService:
         look_again = self._builds_done != looked_at
         pending = self._in_flight.get(key)
         if pending is not None:
-            return await asyncio.shield(pending), False
+            # A finished build whose cache write is still on its way counts as a hit.
+            return await asyncio.shield(pending), pending.done()
         if spent:
             # Someone with budget may have started this link meanwhile: riding along is free.
             pending = self._in_flight.get(key)
             if pending is not None:
-                return await asyncio.shield(pending), False
+                return await asyncio.shield(pending), pending.done()
             brief = await self._single_flight(
                 key + _DEGRADED,
                 lambda: self._build_from_url(url, key, None, degraded=True, look_again=True),
@@ -174,6 +176,21 @@ class BriefService:
             lambda: self._build_from_url(url, key, budget, degraded=False, look_again=look_again),
         )
         return brief, False
+
+    async def cached_brief(self, key: str) -> Brief | None:
+        """The cached brief under canonical URL ``key``, counting one built here whose cache
+        write is still on its way; None when there is none (or caching is off). No build."""
+        pending = self._in_flight.get(key)
+        if (
+            pending is not None
+            and pending.done()
+            and not pending.cancelled()
+            and (pending.exception() is None)
+        ):
+            return pending.result()
+        if self._cache is None or self._cache_ttl_s <= 0:
+            return None
+        return await self._cache.get_brief(key, self._cache_ttl_s)
 
     async def _single_flight(self, key: str, build: Callable[[], Awaitable[Built]]) -> Brief:
         pending = self._in_flight.get(key)
@@ -202,6 +219,9 @@ class BriefService:
         self, key: str, future: asyncio.Future[Brief], caching: Awaitable[None]
     ) -> None:
         try:
+            # The reply goes out first: a chat update leaves within a millisecond or two,
+            # and this write would otherwise take its turn on the loop just before it.
+            await asyncio.sleep(CACHE_WRITE_DELAY_S)
             await caching
         except Exception as exc:  # the brief is out; the next share just builds again
             log.warning("could not cache a brief (%s)", type(exc).__name__)
