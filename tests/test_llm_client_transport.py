@@ -26,20 +26,8 @@ from bot.llm.schema import SCHEMA_NAME, answer_json_schema, parse_answer
 from bot.llm.tokens import estimate_chat_tokens, estimate_tokens
 from tests.servers.chat_server import ChatServer, Drop, Hang, Reply
 from tests.servers.loopback import LoopbackServer
+from tests.test_llm_client import GOOD
 
-GOOD = {
-    "title": "Is Russia pulling back?",
-    "summary": "ISW says the withdrawal is a redeployment.",
-    "claims": [
-        {
-            "claim": "Russia said it would reduce activity near Kyiv.",
-            "speaker": "Alexander Fomin",
-            "source": "ISW report [1]",
-            "quote": "drastically reduce military activity in the Kyiv and Chernihiv directions",
-            "kind": "claim",
-        }
-    ],
-}
 KEY = "sk-transport-test-0123456789"
 
 
