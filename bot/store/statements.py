@@ -37,12 +37,18 @@ def bind(column: Column[Any], name: str | None = None) -> BindParameter[Any]:
     return bindparam(f"b_{name or column.name}", type_=column.type)
 
 
-def _insert(dialect: str, table: Table) -> Any:
+def _insert(dialect: str, table: Table, *columns: str) -> Any:
+    """An upsert-capable INSERT of ``columns``, each bound as ``b_<column>``."""
     if dialect == "postgresql":
-        return postgresql.insert(table)
-    if dialect == "sqlite":
-        return sqlite.insert(table)
-    raise NotImplementedError(f"no upsert support for dialect {dialect!r}")
+        insert = postgresql.insert(table)
+    elif dialect == "sqlite":
+        insert = sqlite.insert(table)
+    else:
+        raise NotImplementedError(f"no upsert support for dialect {dialect!r}")
+    return insert.values(**{name: bind(table.c[name]) for name in columns})
+
+
+_PENDING_COLUMNS = ("key_hash", "key", "payload", "created_at")
 
 
 # --- writes: one upsert per dialect ---------------------------------------------------
@@ -55,12 +61,7 @@ def claim(dialect: str) -> Any:
     Parameters: ``b_key_hash``, ``b_key``, ``b_claimed_at`` (now), ``b_expires_at``.
     """
     c = CLAIMS.c
-    stmt = _insert(dialect, CLAIMS).values(
-        key_hash=bind(c.key_hash),
-        key=bind(c.key),
-        claimed_at=bind(c.claimed_at),
-        expires_at=bind(c.expires_at),
-    )
+    stmt = _insert(dialect, CLAIMS, "key_hash", "key", "claimed_at", "expires_at")
     return stmt.on_conflict_do_update(
         index_elements=[c.key_hash],
         set_={"claimed_at": stmt.excluded.claimed_at, "expires_at": stmt.excluded.expires_at},
@@ -76,13 +77,7 @@ def add_pending(dialect: str) -> Any:
     """
     c = PENDING.c
     return (
-        _insert(dialect, PENDING)
-        .values(
-            key_hash=bind(c.key_hash),
-            key=bind(c.key),
-            payload=bind(c.payload),
-            created_at=bind(c.created_at),
-        )
+        _insert(dialect, PENDING, *_PENDING_COLUMNS)
         .on_conflict_do_nothing(index_elements=[c.key_hash])
         .returning(c.key_hash)
     )
@@ -92,12 +87,7 @@ def add_pending(dialect: str) -> Any:
 def put_pending(dialect: str) -> Any:
     """Create an item or replace the payload of an unfinished one (same parameters)."""
     c = PENDING.c
-    stmt = _insert(dialect, PENDING).values(
-        key_hash=bind(c.key_hash),
-        key=bind(c.key),
-        payload=bind(c.payload),
-        created_at=bind(c.created_at),
-    )
+    stmt = _insert(dialect, PENDING, *_PENDING_COLUMNS)
     return stmt.on_conflict_do_update(
         index_elements=[c.key_hash],
         set_={"payload": stmt.excluded.payload},
@@ -112,12 +102,7 @@ def put_brief(dialect: str) -> Any:
     Parameters: ``b_url_hash``, ``b_canonical_url``, ``b_data``, ``b_created_at``.
     """
     c = BRIEFS.c
-    stmt = _insert(dialect, BRIEFS).values(
-        url_hash=bind(c.url_hash),
-        canonical_url=bind(c.canonical_url),
-        data=bind(c.data),
-        created_at=bind(c.created_at),
-    )
+    stmt = _insert(dialect, BRIEFS, "url_hash", "canonical_url", "data", "created_at")
     return stmt.on_conflict_do_update(
         index_elements=[c.url_hash],
         set_={
@@ -132,9 +117,7 @@ def put_brief(dialect: str) -> Any:
 def incr_counter(dialect: str) -> Any:
     """Add ``b_count`` to ``(b_key, b_window_start)``; returns the new total."""
     c = COUNTERS.c
-    stmt = _insert(dialect, COUNTERS).values(
-        key=bind(c.key), window_start=bind(c.window_start), count=bind(c.count)
-    )
+    stmt = _insert(dialect, COUNTERS, "key", "window_start", "count")
     return stmt.on_conflict_do_update(
         index_elements=[c.key, c.window_start],
         set_={"count": c.count + stmt.excluded["count"]},
