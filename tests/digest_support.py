@@ -13,8 +13,7 @@ from pathlib import Path
 from bot.app import App, build_app
 from bot.config import Settings, load_settings
 from bot.digest.models import Digest
-from bot.pipeline.extractive import ExtractiveSummarizer
-from bot.pipeline.models import Article, Draft
+from tests.app_support import CountingSummarizer as CountingSummarizer
 from tests.pg_support import DB_PARAMS, PG_URL, reset_postgres
 from tests.servers.feed_server import FeedItem
 
@@ -44,20 +43,6 @@ def make_settings(db_url: str, **extra: object) -> Settings:
 
 async def make_app(db_url: str, *, summarizer: object = None, **extra: object) -> App:
     return await build_app(make_settings(db_url, **extra), summarizer=summarizer)  # type: ignore[arg-type]
-
-
-class CountingSummarizer:
-    """The real extractive summarizer posing as an LLM, counting its calls."""
-
-    mode = "llm"
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self._inner = ExtractiveSummarizer()
-
-    async def summarize(self, article: Article) -> Draft:
-        self.calls += 1
-        return await self._inner.summarize(article)
 
 
 class RecordingPoster:

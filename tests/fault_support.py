@@ -106,9 +106,7 @@ def slack_worker_settings(stack: SlackStack) -> dict[str, Any]:
     """The stack's settings as plain values, for a worker process on the same fakes and file."""
     settings = stack.settings()
     secrets = ("slack_bot_token", "slack_signing_secret", "openai_api_key")
-    values: dict[str, Any] = {
-        name: getattr(settings, name).get_secret_value() for name in secrets
-    }
+    values: dict[str, Any] = {name: getattr(settings, name).get_secret_value() for name in secrets}
     values |= {
         "database_url": settings.database_url,
         "fetch_allowed_private_hosts": "127.0.0.2",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -17,7 +16,7 @@ from bot.digest.scheduler import digest_title
 from bot.render.discord import DESCRIPTION_LIMIT
 from bot.render.slack import MAX_BLOCKS, SECTION_LIMIT
 from bot.store.digests import DigestStore, record_shared_link
-from tests.digest_support import DB_PARAMS, WED, CountingSummarizer, database_url, items, make_app
+from tests.digest_support import WED, CountingSummarizer, items, make_app
 from tests.servers.feed_server import (
     ATOM,
     JSON_FEED,
@@ -38,11 +37,6 @@ ARTICLE = (
     "residents of the old town asked for a noise study before construction starts.\n\n"
     "Construction is expected to begin next spring, once the last permits are signed."
 )
-
-
-@pytest.fixture(params=DB_PARAMS)
-async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return await database_url(request.param, tmp_path)
 
 
 @pytest.fixture

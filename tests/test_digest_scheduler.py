@@ -21,11 +21,9 @@ from bot.digest.models import Digest
 from bot.digest.scheduler import DigestScheduler, due_at_on, latest_due
 from bot.store.digests import DigestChannel, DigestStore
 from tests.digest_support import (
-    DB_PARAMS,
     ROOT,
     FilePoster,
     RecordingPoster,
-    database_url,
     items,
     make_app,
 )
@@ -37,11 +35,6 @@ MON = datetime(2026, 11, 23, tzinfo=UTC)  # Monday 00:00 UTC, winter time in Ber
 def at(day: int, hh: int, mm: int = 0) -> datetime:
     """Day 0 = Monday 23 November 2026, in UTC."""
     return MON + timedelta(days=day, hours=hh, minutes=mm)
-
-
-@pytest.fixture(params=DB_PARAMS)
-async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return await database_url(request.param, tmp_path)
 
 
 @pytest.fixture

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
@@ -15,7 +12,7 @@ from sqlalchemy import Connection, inspect, text
 from bot.store import Store
 from bot.store.digests import DigestStore, NewItem, record_shared_link
 from bot.store.tables import Base
-from tests.digest_support import DB_PARAMS, WED, database_url
+from tests.digest_support import WED
 
 DIGEST_TABLES = {
     "digest_channels",
@@ -25,20 +22,6 @@ DIGEST_TABLES = {
     "digest_shares",
     "digest_runs",
 }
-
-
-@pytest.fixture(params=DB_PARAMS)
-async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return await database_url(request.param, tmp_path)
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[Store]:
-    s = await Store.open(db_url)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 def _diff(conn: Connection) -> list[object]:

@@ -16,13 +16,14 @@ from typing import Any
 import pytest
 
 from bot.app import App, build_app, build_summarizer
-from bot.config import Settings, load_settings
+from bot.config import Settings
 from bot.errors import BudgetExhausted, ChannelRateLimited, LimitReached, UserRateLimited
 from bot.limits import Limits, WindowUsage
 from bot.pipeline.service import BUDGET_SPENT_WARNING, BriefService
 from bot.store import Store
+from tests.app_support import local_settings
 from tests.servers.article_server import ArticleServer
-from tests.servers.chat_server import ChatServer, brief_from_article
+from tests.servers.chat_server import ChatServer
 
 PAGE = "/pages/example_article.html"
 
@@ -41,14 +42,8 @@ class Clock:
 
 
 def _settings(tmp_path: Path, **extra: Any) -> Settings:
-    values: dict[str, Any] = {
-        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'lb.db'}",
-        "fetch_allowed_private_hosts": "127.0.0.2",
-        "rate_limit_user_per_hour": 3,
-        "rate_limit_channel_per_hour": 5,
-    }
-    values.update(extra)
-    return load_settings(None, **values)
+    limits: dict[str, Any] = {"rate_limit_user_per_hour": 3, "rate_limit_channel_per_hour": 5}
+    return local_settings(tmp_path, **(limits | extra))
 
 
 @pytest.fixture
@@ -113,9 +108,7 @@ async def test_the_channel_limit_counts_everyone_in_the_channel(
     await _ask(limits, user="U6", channel="C2")
 
 
-async def test_refused_attempts_are_not_counted(
-    tmp_path: Path, store: Store, clock: Clock
-) -> None:
+async def test_refused_attempts_are_not_counted(tmp_path: Path, store: Store, clock: Clock) -> None:
     limits = Limits(store, _settings(tmp_path), clock=clock)
     for _ in range(3):
         await _ask(limits)
@@ -156,9 +149,7 @@ async def test_counters_survive_a_restart(tmp_path: Path, clock: Clock) -> None:
         await second.close()
 
 
-async def test_the_window_slides_and_rolls_over(
-    tmp_path: Path, store: Store, clock: Clock
-) -> None:
+async def test_the_window_slides_and_rolls_over(tmp_path: Path, store: Store, clock: Clock) -> None:
     clock.now = datetime(2026, 3, 2, 10, 59, tzinfo=UTC)
     limits = Limits(store, _settings(tmp_path), clock=clock)
     for _ in range(3):
@@ -277,14 +268,6 @@ async def test_no_budget_means_unlimited(tmp_path: Path, store: Store, clock: Cl
     limits = Limits(store, _settings(tmp_path, daily_token_budget=0), clock=clock)
     await limits.spend_tokens(platform="slack", team_id="T1", tokens=10**9)
     assert await limits.tokens_left(platform="slack", team_id="T1") is None
-
-
-@pytest.fixture
-async def servers() -> AsyncIterator[tuple[ArticleServer, ChatServer]]:
-    async with ArticleServer(host="127.0.0.2") as pages, ChatServer(
-        default=brief_from_article
-    ) as chat:
-        yield pages, chat
 
 
 async def _llm_app(tmp_path: Path, chat: ChatServer, clock: Clock, budget: int) -> App:

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from bot.app import build_app
-from bot.config import load_settings
 from bot.pipeline.service import MODEL_UNAVAILABLE_WARNING
 from bot.render.discord import render_discord
 from bot.render.markdown import render_markdown
 from bot.render.slack import render_slack
+from tests.app_support import local_settings
 from tests.render_checks import assert_safe_discord, assert_safe_markdown, assert_safe_slack
 from tests.servers.article_server import ArticleServer
 from tests.servers.chat_server import ChatServer, Hang, Reply, Status
@@ -94,10 +94,8 @@ FALSE_CLAIMS = [
 
 
 def _settings(tmp_path: Path, chat: ChatServer, **extra: object):
-    return load_settings(
-        None,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'lb.db'}",
-        fetch_allowed_private_hosts="127.0.0.2",
+    return local_settings(
+        tmp_path,
         openai_base_url=chat.base_url,
         summarizer="llm",
         llm_timeout_s=2,

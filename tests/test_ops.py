@@ -31,34 +31,24 @@ from bot.ops import needs_standalone_server, start_ops_for
 from bot.ops.http import add_ops_routes, start_ops_server
 from bot.store import Store
 from bot.store.db import create_engine
+from tests.app_support import local_settings
 from tests.servers.article_server import PAGES_DIR, ArticleServer
-from tests.servers.chat_server import ChatServer, Status, brief_from_article
+from tests.servers.chat_server import ChatServer, Status
 
 PAGE = "/pages/example_article.html"
 
 
 def _settings(tmp_path: Path, **extra: Any) -> Settings:
+    # In a directory of its own: the health test removes it to make the file vanish.
     values: dict[str, Any] = {
         "database_url": f"sqlite+aiosqlite:///{tmp_path / 'db' / 'lb.db'}",
-        "fetch_allowed_private_hosts": "127.0.0.2",
         "llm_max_retries": 0,
     }
-    values.update(extra)
-    return load_settings(None, **values)
+    return local_settings(tmp_path, **(values | extra))
 
 
 @pytest.fixture
-async def servers() -> AsyncIterator[tuple[ArticleServer, ChatServer]]:
-    async with ArticleServer(host="127.0.0.2") as pages, ChatServer(
-        default=brief_from_article
-    ) as chat:
-        yield pages, chat
-
-
-@pytest.fixture
-async def llm_app(
-    tmp_path: Path, servers: tuple[ArticleServer, ChatServer]
-) -> AsyncIterator[App]:
+async def llm_app(tmp_path: Path, servers: tuple[ArticleServer, ChatServer]) -> AsyncIterator[App]:
     app = await build_app(
         _settings(tmp_path, openai_base_url=servers[1].base_url, summarizer="llm")
     )
@@ -257,12 +247,16 @@ async def test_each_app_has_its_own_registry(
     second = await build_app(_settings(tmp_path / "b"))
     try:
         await first.service.brief_url(pages.url(PAGE), platform="cli")
-        assert first.metrics.value(
-            "linkbrief_briefs_total", {"mode": "extractive", "platform": "cli"}
-        ) == 1
-        assert second.metrics.value(
-            "linkbrief_briefs_total", {"mode": "extractive", "platform": "cli"}
-        ) == 0
+        assert (
+            first.metrics.value("linkbrief_briefs_total", {"mode": "extractive", "platform": "cli"})
+            == 1
+        )
+        assert (
+            second.metrics.value(
+                "linkbrief_briefs_total", {"mode": "extractive", "platform": "cli"}
+            )
+            == 0
+        )
     finally:
         await first.aclose()
         await second.aclose()
@@ -350,7 +344,7 @@ async def test_with_log_format_json_every_line_is_json(
     with pytest.raises(BlockedAddress):
         await llm_app.service.brief_url("http://10.0.0.1/admin")
     log = logging.getLogger("tests.ops")
-    log.info("two\nlines and \"quotes\" and ünïcode")
+    log.info('two\nlines and "quotes" and ünïcode')
     try:
         raise ValueError("boom\nwith a second line")
     except ValueError:
@@ -362,6 +356,6 @@ async def test_with_log_format_json_every_line_is_json(
     assert all({"ts", "level", "logger", "msg"} <= record.keys() for record in records)
     assert any(r["level"] == "WARNING" and "model failed" in r["msg"] for r in records)
     multi = next(r for r in records if r["msg"].startswith("two"))
-    assert multi["msg"] == "two\nlines and \"quotes\" and ünïcode"
+    assert multi["msg"] == 'two\nlines and "quotes" and ünïcode'
     failure = next(r for r in records if r["msg"] == "an exception with its traceback")
     assert failure["level"] == "ERROR" and "ValueError: boom" in failure["exc"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from bot.pipeline.service import MODEL_UNAVAILABLE_WARNING, BriefService
 from bot.render.discord import render_discord, render_discord_error
 from bot.render.markdown import render_error_markdown, render_markdown
 from bot.render.slack import render_slack, render_slack_error
+from tests.app_support import local_settings
 from tests.canaries import (
     CANARIES,
     FRAGMENT,
@@ -45,26 +46,16 @@ from tests.canaries import (
     find_canaries,
 )
 from tests.servers.article_server import ArticleServer
-from tests.servers.chat_server import ChatServer, Hang, Reply, Status, brief_from_article
+from tests.servers.chat_server import ChatServer, Hang, Reply, Status
 
 PAGE = "/pages/example_article.html"
 KEY = CANARIES["openai_api_key"]
 
 
-@pytest.fixture
-async def servers() -> AsyncIterator[tuple[ArticleServer, ChatServer]]:
-    async with ArticleServer(host="127.0.0.2") as pages, ChatServer(
-        default=brief_from_article
-    ) as chat:
-        yield pages, chat
-
-
 def _settings(tmp_path: Path, chat: ChatServer) -> Settings:
-    return load_settings(
-        None,
+    return local_settings(
+        tmp_path,
         **canary_settings(),
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'lb.db'}",
-        fetch_allowed_private_hosts="127.0.0.2",
         openai_base_url=chat.base_url,
         summarizer="llm",
         llm_max_retries=0,

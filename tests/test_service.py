@@ -9,29 +9,13 @@ from pathlib import Path
 import pytest
 
 from bot.app import build_app
-from bot.config import load_settings
 from bot.errors import BlockedAddress, LLMUnavailable
-from bot.pipeline.extractive import ExtractiveSummarizer
 from bot.pipeline.models import Article, Draft
 from bot.pipeline.service import MODEL_UNAVAILABLE_WARNING
+from tests.app_support import CountingSummarizer, local_settings
 from tests.servers.article_server import ArticleServer
 
 PAGE = "/pages/example_article.html"
-
-
-class CountingSummarizer:
-    """The real extractive summarizer, counting calls (one model call per link)."""
-
-    mode = "llm"
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self._inner = ExtractiveSummarizer()
-
-    async def summarize(self, article: Article) -> Draft:
-        self.calls += 1
-        await asyncio.sleep(0.05)  # long enough for concurrent requests to pile up
-        return await self._inner.summarize(article)
 
 
 class FailingSummarizer:
@@ -41,21 +25,12 @@ class FailingSummarizer:
         raise LLMUnavailable()
 
 
-def _settings(tmp_path: Path, **extra: object):
-    return load_settings(
-        None,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'lb.db'}",
-        fetch_allowed_private_hosts="127.0.0.2",
-        **extra,
-    )
-
-
 async def test_a_link_shared_many_times_at_once_costs_one_fetch_and_one_summary(
     tmp_path: Path,
 ) -> None:
-    summarizer = CountingSummarizer()
+    summarizer = CountingSummarizer(delay_s=0.05)  # requests pile up behind it
     async with ArticleServer(host="127.0.0.2") as srv:
-        app = await build_app(_settings(tmp_path), summarizer=summarizer)
+        app = await build_app(local_settings(tmp_path), summarizer=summarizer)
         try:
             url = srv.url(PAGE)
             variants = [url, url + "?utm_source=x", url + "#comments", url + "?fbclid=abc"]
@@ -74,7 +49,7 @@ async def test_the_cache_serves_a_second_request_without_a_fetch_even_after_rest
 ) -> None:
     async with ArticleServer(host="127.0.0.2") as srv:
         for _ in range(2):  # two "processes" on the same database file
-            app = await build_app(_settings(tmp_path))
+            app = await build_app(local_settings(tmp_path))
             try:
                 brief = await app.service.brief_url(srv.url(PAGE))
             finally:
@@ -85,7 +60,7 @@ async def test_the_cache_serves_a_second_request_without_a_fetch_even_after_rest
 
 async def test_no_cache_when_ttl_is_zero(tmp_path: Path) -> None:
     async with ArticleServer(host="127.0.0.2") as srv:
-        app = await build_app(_settings(tmp_path, brief_cache_ttl_s=0))
+        app = await build_app(local_settings(tmp_path, brief_cache_ttl_s=0))
         try:
             await app.service.brief_url(srv.url(PAGE))
             await app.service.brief_url(srv.url(PAGE))
@@ -96,7 +71,7 @@ async def test_no_cache_when_ttl_is_zero(tmp_path: Path) -> None:
 
 async def test_a_failing_model_degrades_to_the_extractive_brief(tmp_path: Path) -> None:
     async with ArticleServer(host="127.0.0.2") as srv:
-        app = await build_app(_settings(tmp_path), summarizer=FailingSummarizer())
+        app = await build_app(local_settings(tmp_path), summarizer=FailingSummarizer())
         try:
             brief = await app.service.brief_url(srv.url(PAGE))
         finally:
@@ -107,7 +82,7 @@ async def test_a_failing_model_degrades_to_the_extractive_brief(tmp_path: Path) 
 
 
 async def test_errors_reach_every_waiter_and_are_not_cached(tmp_path: Path) -> None:
-    app = await build_app(_settings(tmp_path))
+    app = await build_app(local_settings(tmp_path))
     try:
         results = await asyncio.gather(
             *(app.service.brief_url("http://127.0.0.1:9/x") for _ in range(3)),
@@ -124,7 +99,7 @@ async def test_the_cache_write_lands_after_the_brief_and_a_request_meanwhile_joi
     tmp_path: Path,
 ) -> None:
     async with ArticleServer(host="127.0.0.2") as srv:
-        app = await build_app(_settings(tmp_path))
+        app = await build_app(local_settings(tmp_path))
         try:
             store = app.store
             written = asyncio.Event()
@@ -153,7 +128,7 @@ async def test_a_failed_cache_write_loses_nothing_but_the_cache_entry(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with ArticleServer(host="127.0.0.2") as srv:
-        app = await build_app(_settings(tmp_path))
+        app = await build_app(local_settings(tmp_path))
         try:
 
             async def broken_put(brief, key=None):
@@ -171,10 +146,10 @@ async def test_a_failed_cache_write_loses_nothing_but_the_cache_entry(
 
 async def test_closing_the_app_waits_for_cache_writes(tmp_path: Path) -> None:
     async with ArticleServer(host="127.0.0.2") as srv:
-        app = await build_app(_settings(tmp_path))
+        app = await build_app(local_settings(tmp_path))
         brief = await app.service.brief_url(srv.url(PAGE))
         await app.aclose()  # no settle(): aclose does it before closing the store
-        reopened = await build_app(_settings(tmp_path))
+        reopened = await build_app(local_settings(tmp_path))
         try:
             assert await reopened.store.get_brief(srv.url(PAGE), 3600) == brief
         finally:

@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,15 +34,6 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return PG_URL
     # A directory that does not exist yet: the store must create it.
     return f"sqlite+aiosqlite:///{tmp_path / 'state' / 'nested' / 'linkbrief.db'}"
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[Store]:
-    s = await Store.open(db_url)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 def make_brief(url: str = "https://example.org/post", summary: str = "One.") -> Brief:
