@@ -91,7 +91,6 @@ class App:
         return await check_health(self.store)
 
     async def aclose(self) -> None:
-        await self.service.settle()  # cache writes still running need the store
         await self.order.aclose()
         for close in reversed(self.closers):
             await close()

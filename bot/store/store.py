@@ -38,6 +38,7 @@ from bot.store.tables import (
     PendingRow,
     digest,
 )
+from bot.timeutil import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class ChannelSettings:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return utc_now()  # the one clock (bot.timeutil)
 
 
 def _ago(seconds: float) -> datetime:
