@@ -62,6 +62,7 @@ class App:
             model_slots=self.settings.llm_concurrency,
             lease_s=lease_s,
             order=self.order,
+            clock=self.clock,
         )
 
     async def brief_link(

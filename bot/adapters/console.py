@@ -16,7 +16,7 @@ import weakref
 from typing import TextIO
 
 from bot.app import App
-from bot.delivery import Asker, Delivery, LinkJob, Outcome, Ref, Request, skipped_note
+from bot.delivery import Asker, Delivery, LinkJob, Outcome, Ref, Request
 from bot.errors import LinkbriefError
 from bot.pipeline.urls import links_in_message
 from bot.render.markdown import render_error_markdown, render_markdown
@@ -91,10 +91,9 @@ class ConsoleFrontEnd:
     @staticmethod
     def request(links: list[str], dropped: int) -> Request:
         line = f"{PLATFORM}:{uuid.uuid4().hex}"  # a console line is never redelivered
-        jobs = [LinkJob(key=f"{line}:{n}", url=url) for n, url in enumerate(links)]
-        if dropped:
-            jobs.append(LinkJob(key=f"{line}:note", note=skipped_note(len(links), dropped)))
-        return Request(key=line, jobs=jobs, asker=Asker())
+        return Request.for_links(
+            line, links, dropped, job_key=lambda url: f"{line}:{url}", asker=Asker(), place={}
+        )
 
 
 async def run_console(app: App, stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:

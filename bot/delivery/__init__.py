@@ -6,9 +6,9 @@
 """
 
 from bot.delivery.delivery import Delivery
-from bot.delivery.jobs import Asker, LinkJob, Request, host_of, skipped_note
+from bot.delivery.jobs import Asker, LinkJob, Request, host_of
 from bot.delivery.order import Order
 from bot.delivery.surface import Outcome, Ref, Surface
 
 __all__ = ["Asker", "Delivery", "LinkJob", "Order", "Outcome", "Ref", "Request", "Surface",
-           "host_of", "skipped_note"]  # fmt: skip
+           "host_of"]  # fmt: skip

@@ -36,8 +36,10 @@ from bot.delivery.surface import Outcome, Ref, Surface
 from bot.errors import LinkbriefError
 from bot.pipeline.models import Brief
 from bot.store.batch import Batcher
+from bot.store.digests import record_shared_link
 from bot.store.leases import LEASE_S, Leases
 from bot.store.store import Store
+from bot.timeutil import Clock, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +72,13 @@ class Delivery:
         model_slots: int = 1,
         lease_s: float = LEASE_S,
         order: Order | None = None,
+        clock: Clock = utc_now,
     ) -> None:
         self.surface = surface
         self.platform = surface.platform
         self.store = store
         self._brief_link = brief_link
+        self._clock = clock
         self.order = order or Order()
         self.leases = Leases(store, lease_s)
         self._brief_slots = asyncio.Semaphore(
@@ -110,6 +114,24 @@ class Delivery:
                 self._late_logged_at = now
                 log.warning("%s: the store is slow; acknowledged before saving (%d so far)",
                             self.platform, self.late_saves)  # fmt: skip
+
+    async def accept_message(self, request: Request, *, channel_id: str, links: list[str]) -> str:
+        """A person's message (or edit) with links: "accepted", "known" (a redelivery:
+        nothing started) or "auto off" (the channel briefs only on request). Either way
+        the links count as shared in the channel (its digest), written after the accept."""
+        shares = self._record_shares(channel_id, links)
+        if not (await self.store.get_channel(self.platform, channel_id)).auto:
+            self.spawn(shares, name=f"{self.platform}-shares")
+            return "auto off"
+        if not await self.submit(request):
+            shares.close()
+            return "known"
+        self.spawn(shares, name=f"{self.platform}-shares")
+        return "accepted"
+
+    async def _record_shares(self, channel_id: str, links: list[str]) -> None:
+        for url in links:
+            await record_shared_link(self.store, self.platform, channel_id, url, self._clock())
 
     async def submit(self, request: Request) -> bool:
         """Accept ``request`` and start it; False (nothing started) if its key is known."""

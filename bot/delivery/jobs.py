@@ -15,6 +15,7 @@ triggers ask (a redelivery, a reaction, an edit).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +23,7 @@ from urllib.parse import urlsplit
 from bot.store.tables import digest
 
 LINKS_KIND = "links"
+SKIPPED_NOTE = "#skipped-note"  # the note's stand-in for a link in its lease key
 
 
 def host_of(url: str) -> str:
@@ -69,6 +71,25 @@ class Request:
     asker: Asker = field(default_factory=Asker)
     place: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def for_links(
+        cls,
+        key: str,
+        links: list[str],
+        skipped: int,
+        *,
+        job_key: Callable[[str], str],
+        asker: Asker,
+        place: dict[str, Any],
+    ) -> Request:
+        """A message's links, and the note that says how many the cap skipped (a job of
+        its own, under ``job_key("#skipped-note")``, so it is said once per message)."""
+        jobs = [LinkJob(key=job_key(url), url=url) for url in links]
+        if skipped:
+            note = f"Only the first {len(links)} links are briefed; {skipped} more skipped."
+            jobs.append(LinkJob(key=job_key(SKIPPED_NOTE), note=note))
+        return cls(key=key, jobs=jobs, asker=asker, place=place)
+
     def to_payload(self) -> dict[str, Any]:
         return {
             "kind": LINKS_KIND,
@@ -89,8 +110,3 @@ class Request:
             ),
             place=dict(payload.get("place") or {}),
         )
-
-
-def skipped_note(briefed: int, skipped: int) -> str:
-    """The one line said when a message carries more links than are briefed."""
-    return f"Only the first {briefed} links are briefed; {skipped} more skipped."

@@ -43,11 +43,6 @@ def message_key(channel: str, ts: str, url: str) -> str:
     return f"slack:msg:{channel}:{ts}:{url}"
 
 
-def note_key(channel: str, ts: str) -> str:
-    """The lease key of the "links skipped" note of one message."""
-    return f"slack:msg:{channel}:{ts}:#skipped-note"
-
-
 def event_key(event_id: str) -> str:
     return f"slack:event:{event_id}"
 

@@ -14,11 +14,10 @@ import logging
 import discord
 from discord.ext import commands
 
-from bot.adapters.discord.surface import PLATFORM, DiscordSurface
+from bot.adapters.discord.surface import DiscordSurface
 from bot.app import App
-from bot.delivery import Asker, Delivery, LinkJob, Request, skipped_note
+from bot.delivery import Asker, Delivery, Request
 from bot.pipeline.urls import links_in_message
-from bot.store.digests import record_shared_link
 
 log = logging.getLogger(__name__)
 
@@ -61,26 +60,22 @@ class LinksCog(commands.Cog):
             log.debug("message %s skipped: channel %s refused us", message.id, message.channel.id)
             return
         channel_id = str(_settings_channel(message))
-        # The day's shares feed the channel's digest, whether or not links are auto-briefed.
-        for link in links:
-            await record_shared_link(self.app.store, PLATFORM, channel_id, link, self.app.clock())
-        if not (await self.app.store.get_channel(PLATFORM, channel_id)).auto:
-            log.debug("message %s skipped: auto is off in its channel", message.id)
-            return
-        jobs = [LinkJob(key=claim_key(message.id, link), url=link) for link in links]
-        if dropped:
-            note = skipped_note(len(links), dropped)
-            jobs.append(LinkJob(key=claim_key(message.id, "#skipped-note"), note=note))
-        guild = str(message.guild.id) if message.guild else ""
         place = {
             "message_id": message.id, "channel_id": message.channel.id,
             "guild_id": message.guild.id if message.guild else None,
             "thread": self._thread_possible(message), "thread_id": None,
         }  # fmt: skip
+        guild = str(message.guild.id) if message.guild else ""
         asker = Asker(team_id=guild, channel_id=channel_id, user_id=str(message.author.id))
-        if not await self.delivery.submit(Request(key, jobs, asker, place)):
-            # A replayed MESSAGE_CREATE, a restart, or another process got there first.
+        request = Request.for_links(
+            key, links, dropped, job_key=lambda link: claim_key(message.id, link), asker=asker,
+            place=place,
+        )  # fmt: skip
+        answer = await self.delivery.accept_message(request, channel_id=channel_id, links=links)
+        if answer == "known":  # a replayed MESSAGE_CREATE, a restart, or another process
             log.debug("message %s skipped: its links were already briefed", message.id)
+        elif answer == "auto off":
+            log.debug("message %s skipped: auto is off in its channel", message.id)
 
     def _thread_possible(self, message: discord.Message) -> bool:
         channel = message.channel

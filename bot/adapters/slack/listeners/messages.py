@@ -20,9 +20,8 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot.adapters.slack.links import is_person_message, links_of
 from bot.adapters.slack.parts import SlackParts
-from bot.adapters.slack.surface import PLATFORM, event_key, message_key, note_key, place
-from bot.delivery import Asker, LinkJob, Request, skipped_note
-from bot.store.digests import record_shared_link
+from bot.adapters.slack.surface import event_key, message_key, place
+from bot.delivery import Asker, Request
 
 log = logging.getLogger(__name__)
 
@@ -44,17 +43,17 @@ def said(event: dict[str, Any], bot_user_id: str | None) -> tuple[dict[str, Any]
     return (event if is_person_message(event, bot_user_id) else None), set()
 
 
-def link_request(parts: SlackParts, key: str, message: dict[str, Any], channel: str,
-                 links: list[str], skipped: int, asker: Asker) -> Request:  # fmt: skip
+def link_request(key: str, message: dict[str, Any], channel: str, links: list[str],
+                 skipped: int, asker: Asker) -> Request:  # fmt: skip
     ts = str(message["ts"])
-    jobs = [LinkJob(key=message_key(channel, ts, url), url=url) for url in links]
-    if skipped:  # said once per message: the note is a job of its own, leased like a link
-        jobs.append(LinkJob(key=note_key(channel, ts), note=skipped_note(len(links), skipped)))
-    return Request(key=key, jobs=jobs, asker=asker, place=place(channel, thread_of(message)))
+    return Request.for_links(
+        key, links, skipped, job_key=lambda url: message_key(channel, ts, url), asker=asker,
+        place=place(channel, thread_of(message)),
+    )  # fmt: skip
 
 
 def register(bolt_app: AsyncApp, parts: SlackParts) -> None:
-    store, delivery = parts.app.store, parts.delivery
+    delivery = parts.delivery
     cap = parts.app.settings.max_links_per_message
 
     async def accept_links(
@@ -75,20 +74,12 @@ def register(bolt_app: AsyncApp, parts: SlackParts) -> None:
         links = [url for url in links if url not in before]
         if not links:
             return
-        if not (await store.get_channel(PLATFORM, channel)).auto:
-            delivery.spawn(record_shares(channel, links), name="slack-shares")
-            return
         asker = Asker(str(body.get("team_id") or ""), channel, str(message.get("user") or ""))
+        # The event_id is the pending key: a retry or a redelivery is refused at accept.
         key = event_key(str(body.get("event_id") or f"{channel}:{message['ts']}"))
-        if await delivery.submit(link_request(parts, key, message, channel, links, skipped, asker)):
-            # After the ack-critical write: the day's shares feed the channel's digest.
-            delivery.spawn(record_shares(channel, links), name="slack-shares")
-        else:
+        request = link_request(key, message, channel, links, skipped, asker)
+        if await delivery.accept_message(request, channel_id=channel, links=links) == "known":
             log.info("slack: event redelivered, already accepted")
-
-    async def record_shares(channel: str, links: list[str]) -> None:
-        for url in links:
-            await record_shared_link(store, PLATFORM, channel, url, parts.app.clock())
 
     async def handled() -> None:
         """Nothing left to do: the middleware accepted and started the work."""

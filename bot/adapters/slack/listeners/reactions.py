@@ -69,7 +69,7 @@ def register(bolt_app: AsyncApp, parts: SlackParts) -> None:
         if message is not None and is_person_message(message, None):
             links, _ = links_of(message, parts.app.settings.max_links_per_message)
             message = message | {"ts": ts}
-            request = link_request(parts, key, message, channel, links, 0, asker)
+            request = link_request(key, message, channel, links, 0, asker)
         # The link leases are shared with the auto path: a link already briefed is skipped.
         await delivery.run(request)
 
