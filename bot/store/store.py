@@ -165,14 +165,6 @@ class Store:
         return await self._run.write(lambda conn: _claim(conn, key, ttl_s))
 
     @retrying
-    async def claim_many(self, claims: list[tuple[str, float]]) -> list[bool]:
-        """``claim_once`` for each ``(key, ttl_s)``, in one transaction; answers in order.
-
-        A key twice in the list is won at most once (the second sees the first's row).
-        """
-        return await self._run.write(lambda conn: [_claim(conn, k, ttl) for k, ttl in claims])
-
-    @retrying
     async def release(self, key: str) -> None:
         """Undo a claim (the work failed before anything was posted), so a retry may run."""
         params = {"b_key_hash": digest(key)}
