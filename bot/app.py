@@ -59,7 +59,6 @@ class App:
             surface,
             store=self.store,
             brief_link=self.brief_link if limited else self.brief_unlimited,
-            model_slots=self.settings.llm_concurrency,
             lease_s=lease_s,
             order=self.order,
             clock=self.clock,
@@ -92,7 +91,6 @@ class App:
         return await check_health(self.store)
 
     async def aclose(self) -> None:
-        await self.order.aclose()
         for close in reversed(self.closers):
             await close()
         await self.fetcher.aclose()

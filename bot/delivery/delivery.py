@@ -4,8 +4,7 @@
    pending item keyed by its trigger (``Store.accept_many``: first caller wins,
    so a retry or a redelivery adds nothing), and the same transaction claims
    each job's *lease* (``bot.store.leases``: a claim renewed while the job
-   runs, kept for days once finished). Accepts arriving together share one
-   transaction (``bot.store.batch``).
+   runs, kept for days once finished).
 2. *run* (in the background): each job holds its lease; a job whose lease is
    held elsewhere (another trigger on the same message, a dead process) waits
    for it to finish or lapse. The holder posts the placeholder, records its
@@ -35,7 +34,6 @@ from bot.delivery.order import ACK, BRIEF, PLACEHOLDER, Order
 from bot.delivery.surface import Outcome, Ref, Surface
 from bot.errors import LinkbriefError
 from bot.pipeline.models import Brief
-from bot.store.batch import Batcher
 from bot.store.digests import record_shared_link
 from bot.store.leases import LEASE_S, Leases
 from bot.store.store import Store
@@ -48,16 +46,11 @@ log = logging.getLogger(__name__)
 # the acknowledgement goes first and the write lands just after (before any post).
 ACK_BUDGET_S = 0.1
 LATE_LOG_EVERY_S = 10.0
-# Briefs built at once, per model slot (LLM_CONCURRENCY): while one wave waits on the
-# model, the next is fetched and extracted.
-BRIEFS_PER_MODEL_SLOT = 2
-MIN_BRIEF_SLOTS = 8
 # On close, running jobs get this long to finish (their last writes), then are cancelled.
 CLOSE_GRACE_S = 2.0
 
 BriefLink = Callable[..., Awaitable[Brief]]  # ``App.brief_link``
 ResumeHandler = Callable[[str, dict[str, Any]], Awaitable[None]]
-Accept = tuple[str, dict[str, Any], list[str]]
 
 
 class Delivery:
@@ -69,7 +62,6 @@ class Delivery:
         *,
         store: Store,
         brief_link: BriefLink,
-        model_slots: int = 1,
         lease_s: float = LEASE_S,
         order: Order | None = None,
         clock: Clock = utc_now,
@@ -81,10 +73,6 @@ class Delivery:
         self._clock = clock
         self.order = order or Order()
         self.leases = Leases(store, lease_s)
-        self._brief_slots = asyncio.Semaphore(
-            max(MIN_BRIEF_SLOTS, BRIEFS_PER_MODEL_SLOT * model_slots)
-        )
-        self._accepts: Batcher[Accept, tuple[bool, list[bool]]] = Batcher(self._write_accepts)
         self._claimed_at_accept: set[str] = set()
         self._resumers: dict[str, ResumeHandler] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -145,7 +133,9 @@ class Delivery:
         if not request.jobs:
             return False
         keys = [job.key for job in request.jobs]
-        added, won = await self._accepts.submit((request.key, request.to_payload(), keys))
+        [(added, won)] = await self.store.accept_many(
+            [(request.key, request.to_payload(), keys)], self.leases.lease_s
+        )
         for key, held in zip(keys, won, strict=False):
             if held:
                 self._claimed_at_accept.add(key)
@@ -154,11 +144,7 @@ class Delivery:
 
     async def add_pending(self, key: str, payload: dict[str, Any]) -> bool:
         """Persist other accepted work (``payload["kind"]`` names its resumer)."""
-        added, _ = await self._accepts.submit((key, payload, []))
-        return added
-
-    async def _write_accepts(self, items: list[Accept]) -> list[tuple[bool, list[bool]]]:
-        return await self.store.accept_many(items, self.leases.lease_s)
+        return await self.store.add_pending(key, payload)
 
     def start(self, request: Request, *, resumed: bool = False) -> None:
         self.spawn(self.run(request, resumed=resumed), name=f"{self.platform}-links")
@@ -281,10 +267,8 @@ class Delivery:
         return ref
 
     async def _brief(self, request: Request, job: LinkJob) -> Outcome:
-        async with self._brief_slots:
-            await self.order.turn(BRIEF)
-            await self.order.calm()
-            return await self.outcome(job.url, request.asker)
+        await self.order.turn(BRIEF)
+        return await self.outcome(job.url, request.asker)
 
     async def outcome(self, url: str, asker: Asker) -> Outcome:
         """The brief of ``url`` for ``asker``, or the error to show; never raises for a bad link."""
