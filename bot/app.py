@@ -59,6 +59,7 @@ class App:
             surface,
             store=self.store,
             brief_link=self.brief_link if limited else self.brief_unlimited,
+            model_slots=self.settings.llm_concurrency,
             lease_s=lease_s,
             order=self.order,
             clock=self.clock,

@@ -46,6 +46,11 @@ log = logging.getLogger(__name__)
 # the acknowledgement goes first and the write lands just after (before any post).
 ACK_BUDGET_S = 0.1
 LATE_LOG_EVERY_S = 10.0
+# Briefs built at once, per model slot (LLM_CONCURRENCY): while one wave waits on the
+# model, the next is fetched and extracted; unbounded, a burst extracts every page
+# before the first model call (docs/performance.md, round six: 0.91x burst total).
+BRIEFS_PER_MODEL_SLOT = 2
+MIN_BRIEF_SLOTS = 8
 # On close, running jobs get this long to finish (their last writes), then are cancelled.
 CLOSE_GRACE_S = 2.0
 
@@ -62,6 +67,7 @@ class Delivery:
         *,
         store: Store,
         brief_link: BriefLink,
+        model_slots: int = 1,
         lease_s: float = LEASE_S,
         order: Order | None = None,
         clock: Clock = utc_now,
@@ -73,6 +79,8 @@ class Delivery:
         self._clock = clock
         self.order = order or Order()
         self.leases = Leases(store, lease_s)
+        slots = max(MIN_BRIEF_SLOTS, BRIEFS_PER_MODEL_SLOT * model_slots)
+        self._brief_slots = asyncio.Semaphore(slots)
         self._claimed_at_accept: set[str] = set()
         self._resumers: dict[str, ResumeHandler] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -267,8 +275,9 @@ class Delivery:
         return ref
 
     async def _brief(self, request: Request, job: LinkJob) -> Outcome:
-        await self.order.turn(BRIEF)
-        return await self.outcome(job.url, request.asker)
+        async with self._brief_slots:
+            await self.order.turn(BRIEF)
+            return await self.outcome(job.url, request.asker)
 
     async def outcome(self, url: str, asker: Asker) -> Outcome:
         """The brief of ``url`` for ``asker``, or the error to show; never raises for a bad link."""
