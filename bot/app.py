@@ -92,6 +92,7 @@ class App:
         return await check_health(self.store)
 
     async def aclose(self) -> None:
+        await self.order.aclose()
         for close in reversed(self.closers):
             await close()
         await self.fetcher.aclose()

@@ -285,6 +285,7 @@ class Delivery:
     async def _brief(self, request: Request, job: LinkJob) -> Outcome:
         async with self._brief_slots:
             await self.order.turn(BRIEF)
+            await self.order.calm()
             return await self.outcome(job.url, request.asker)
 
     async def outcome(self, url: str, asker: Asker) -> Outcome:
