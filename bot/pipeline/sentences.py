@@ -21,11 +21,6 @@ from sentencex import get_sentence_boundaries
 
 FOOTNOTE_RE = re.compile(r"\[\d{1,3}\]")
 _WORD_RE = re.compile(r"[^\W_][\w'’-]*")
-# sentencex knows these; anything else falls back to its generic rules ("en").
-_SEGMENTER_LANGUAGES = frozenset(
-    "en de fr es it pt ru uk cs pl nl sv da no fi el bg sk sl hr sr ro hu tr ar fa he "
-    "zh ja ko hi bn ta".split()
-)
 
 
 def word_set(text: str) -> frozenset[str]:
@@ -68,11 +63,12 @@ class Sentence:
 
 def split_sentences(text: str, language: str = "") -> list[Sentence]:
     """Split prose into sentences; whitespace between them is not part of any."""
+    # sentencex falls back to generic rules for a language it has none for.
     code = language.split("-")[0].lower()
     # Footnote markers read as spaces to the segmenter ("a huge step.”[1] Then" ends a
     # sentence), and stay in the text, with the sentence they follow.
     masked = FOOTNOTE_RE.sub(lambda m: " " * len(m.group()), text)
-    segments = get_sentence_boundaries(code if code in _SEGMENTER_LANGUAGES else "en", masked)
+    segments = get_sentence_boundaries(code or "en", masked)
     sentences = []
     for segment in segments:
         start, end = segment["start_index"], segment["end_index"]
