@@ -1,0 +1,236 @@
+"""Attribution over a whole article: every quoted span with its speaker, in context.
+
+``attribute_paragraphs(paragraphs) -> list[list[Quoted]]`` runs the cue rules of
+``bot.pipeline.quotes`` on each paragraph in order and supplies what a single
+paragraph cannot know:
+
+* pronouns, subject-less Slavic cues ("- zaznaczył.") and definite roles ("the
+  shortstop said") resolve to the last named person: the latest of the speakers
+  already attributed and the full names mentioned outside quotes ("Senator Reid");
+* a quote with no cue of its own takes the speaker of the quote before it in the
+  paragraph (else the one after it, else the subject of reported speech earlier in
+  the paragraph);
+* a paragraph that opens with a quote and names no one continues the speaker of the
+  paragraph just before (a narrative paragraph in between breaks the chain);
+* a quote inside a quote belongs to whoever speaks the outer one.
+
+The same results serve the verifier (is the claimed speaker the attributed one?) and
+the extractive summarizer (which quotes to list, under whose name).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.pipeline.cues import PRONOUNS, ROLE_NOUNS
+from bot.pipeline.names import name_tokens, same_speaker
+from bot.pipeline.quotes import (
+    _ABBREVIATIONS,
+    _SENTENCE_END,
+    _TOKEN,
+    HEAD_CHARS,
+    TAIL_CHARS,
+    Quoted,
+    Speaker,
+    _is_name,
+    find_quotes,
+    sentence_speaker,
+    speaker_in_head,
+    speaker_in_tail,
+)
+
+_DEFINITE = frozenset(
+    ["the", "this", "that", "der", "die", "das", "le", "la", "l'", "el", "il", "lo", "o", "a"]
+)
+_INDEFINITE = frozenset(["a", "an", "un", "une", "ein", "eine", "einer", "uno", "una", "um", "uma"])
+MIN_INHERIT_WORDS = 4
+_SENTENCE = re.compile(r"[^.!?:]{1,600}[.!?:]")
+_TITLES = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "sen",
+        "senator",
+        "rep",
+        "gov",
+        "president",
+        "minister",
+        "sir",
+        "dame",
+    ]
+)
+
+
+@dataclass(slots=True)
+class _State:
+    last_person: str = ""
+    last_at: int = -1
+    carried: Speaker | None = None
+    position: int = 0  # characters of the article seen before this paragraph
+    mentions: list[tuple[int, str]] = field(default_factory=list)
+
+
+def attribute_paragraphs(paragraphs: list[str]) -> list[list[Quoted]]:
+    """For each paragraph, its quoted spans with the speakers the text gives them."""
+    state = _State()
+    out = []
+    for text in paragraphs:
+        out.append(_paragraph(text, state))
+        state.position += len(text) + 2
+    return out
+
+
+def _paragraph(text: str, state: _State) -> list[Quoted]:
+    spans = find_quotes(text)
+    outer = [(s, e) for s, e, nested in spans if not nested]
+    _note_mentions(text, outer, state)
+    speakers: list[Speaker | None] = []
+    reported: tuple[int, Speaker] | None = None  # reported speech earlier in the paragraph
+    previous_end = 0
+    for k, (start, end) in enumerate(outer):
+        next_start = outer[k + 1][0] - 1 if k + 1 < len(outer) else len(text)
+        tail = text[end + 1 : min(end + 1 + TAIL_CHARS, next_start)]
+        head = _sentence_head(
+            text, max(previous_end + 1 if k else 0, start - 1 - HEAD_CHARS), start - 1
+        )
+        reported = _reported_between(text, previous_end, start - 1 - len(head), reported, state)
+        words, cue = speaker_in_tail(tail)
+        if not words and not cue:
+            words, cue = speaker_in_head(head)
+        speakers.append(_resolve(words, cue, state, state.position + start))
+        previous_end = end
+    if not outer:
+        reported = _reported_between(text, 0, len(text), reported, state)
+        if text.rstrip().endswith(":"):
+            # "Jespersen … wrote:" introduces the quote paragraph that follows
+            words, _ = speaker_in_head(text.rstrip()[-HEAD_CHARS:])
+            intro = _resolve(words, False, state, state.position + len(text))
+            reported = (len(text), intro) if intro else reported
+    _inherit(text, outer, speakers, reported, state)
+    results = []
+    by_outer = dict(zip(outer, speakers, strict=True))
+    for start, end, nested in spans:
+        if nested:
+            owner = next(((s, e) for s, e in outer if s <= start and end <= e), None)
+            speaker = by_outer.get(owner) if owner else None
+        else:
+            speaker = by_outer[(start, end)]
+        results.append(Quoted(start, end, text[start:end], speaker, nested))
+    attributed = [s for s in speakers if s]
+    if attributed:
+        state.carried = attributed[-1]
+    elif reported:
+        state.carried = reported[1]
+    else:
+        state.carried = None
+    return results
+
+
+def _sentence_head(text: str, lo: int, hi: int) -> str:
+    """The part of ``text[lo:hi]`` in the sentence that ends at ``hi``."""
+    cut = lo
+    # look two characters past ``hi``: a sentence ending right before the quote mark
+    for match in _SENTENCE_END.finditer(text, lo, min(len(text), hi + 2)):
+        if match.end() > hi:
+            break
+        before = text[lo : match.start()].split()
+        word = before[-1].lower().strip("\"'“„«(") if before else ""
+        if len(word) <= 1 or word in _ABBREVIATIONS:
+            continue  # "Dr. Marina", "J. Smith": not the end of a sentence
+        cut = match.end()
+    return text[cut:hi]
+
+
+def _reported_between(
+    text: str, lo: int, hi: int, reported: tuple[int, Speaker] | None, state: _State
+) -> tuple[int, Speaker] | None:
+    for match in _SENTENCE.finditer(text, lo, max(lo, hi)):
+        speaker = sentence_speaker(match.group(0))
+        if speaker and name_tokens(speaker.name):
+            reported = (match.start(), speaker)
+            state.last_person = speaker.name
+            state.last_at = state.position + match.start()
+    return reported
+
+
+def _resolve(words: list[str], cue: bool, state: _State, at: int) -> Speaker | None:
+    if not words:
+        if cue and state.last_person:  # "…" - zaznaczył.
+            return Speaker("", state.last_person)
+        return None
+    phrase = " ".join(words)
+    lowered = [w.lower() for w in words]
+    if len(words) == 1 and lowered[0] in PRONOUNS:
+        last = _last_person(state, at)
+        return Speaker(phrase, last) if last else None
+    if not name_tokens(phrase):
+        # only role words: "the shortstop" stands for the last person, "a spokeswoman" not
+        if lowered[0] not in _INDEFINITE and any(w in ROLE_NOUNS for w in lowered):
+            last = _last_person(state, at)
+            return Speaker(phrase, last)
+        return Speaker(phrase)
+    state.last_person, state.last_at = phrase, at
+    return Speaker(phrase)
+
+
+def _last_person(state: _State, at: int) -> str:
+    mention = next(((p, n) for p, n in reversed(state.mentions) if p < at), None)
+    if mention and mention[0] > state.last_at:
+        return mention[1]
+    return state.last_person
+
+
+def _note_mentions(text: str, outer: list[tuple[int, int]], state: _State) -> None:
+    """Remember full names mentioned outside quotes ("Senator Harry Reid")."""
+    run: list[tuple[int, str]] = []
+    for match in _TOKEN.finditer(text + " ."):
+        word = match.group(0)
+        inside = any(s <= match.start() < e for s, e in outer)
+        if not inside and _is_name(word) and word.lower() not in _DEFINITE:
+            run.append((match.start(), word))
+            continue
+        if len(run) >= 2 or (run and run[0][1].rstrip(".").lower() in _TITLES):
+            name = " ".join(w for _, w in run)
+            if name_tokens(name):
+                state.mentions.append((state.position + run[0][0], name))
+        run = []
+    del state.mentions[:-50]
+
+
+def _inherit(
+    text: str,
+    outer: list[tuple[int, int]],
+    speakers: list[Speaker | None],
+    reported: tuple[int, Speaker] | None,
+    state: _State,
+) -> None:
+    """Give a quote with no cue of its own the speaker its neighbours establish."""
+    for k, speaker in enumerate(speakers):
+        start, end = outer[k]
+        if speaker is not None or len(text[start:end].split()) < MIN_INHERIT_WORDS:
+            continue  # a scare quote or a title ("huge step") is no one's statement
+        before = next(((j, s) for j in range(k - 1, -1, -1) if (s := speakers[j])), None)
+        after = next(((j, s) for j in range(k + 1, len(speakers)) if (s := speakers[j])), None)
+        opens_paragraph = not text[: start - 1].strip(" \t\n-–—:")
+        if before and _clear(text, outer[before[0]][1], start, before[1], state):
+            speakers[k] = before[1]
+        elif opens_paragraph and state.carried and not after:
+            speakers[k] = state.carried
+        elif after and _clear(text, end, outer[after[0]][0], after[1], state):
+            speakers[k] = after[1]
+        elif reported and _clear(text, reported[0], start, reported[1], state):
+            speakers[k] = reported[1]
+
+
+def _clear(text: str, lo: int, hi: int, speaker: Speaker, state: _State) -> bool:
+    """Whether ``text[lo:hi]`` mentions no one but ``speaker`` (so it still speaks)."""
+    base = state.position
+    for at, name in state.mentions:
+        if base + lo <= at < base + hi and not any(
+            same_speaker(name, n) or same_speaker(n, name) for n in speaker.names()
+        ):
+            return False
+    return True
