@@ -44,7 +44,8 @@ CUE_WORDS = word_set(
     ajoute ajouté estime estimé juge jugé souligne souligné confie confié annonce annoncé
     conclut raconte raconté lance lancé réjoui assure assuré poursuit poursuivi rappelle
     rappelé note noté observe commente commenté dénonce dénoncé reconnaît reconnu
-    insiste insisté martèle martelé déplore déploré regrette regretté selon
+    insiste insisté martèle martelé déplore déploré regrette regretté selon écrit écrivit
+    répond répondit répondu
     dijo dice dicen afirmó afirma aseguró asegura señaló señala explicó explica indicó
     indica añadió añade agregó agrega declaró declara manifestó manifiesta comentó
     comenta insistió precisó subrayó destacó destaca apuntó reconoció advirtió advierte
@@ -232,7 +233,7 @@ FUNCTION_WORDS = word_set(
 # indefinite ("a spokeswoman").
 ROLE_NOUNS = word_set(
     """
-    spokesman spokeswoman spokesperson official officials minister secretary president
+    spokesman spokeswoman spokesperson official officials minister secretary president deputy
     chairman chairwoman chair director executive chief ceo founder adviser advisor
     analyst analysts expert experts economist strategist researcher researchers scientist
     professor doctor lawyer attorney judge prosecutor police officer officers senator
@@ -249,9 +250,12 @@ ROLE_NOUNS = word_set(
     portavoz ministro ministra presidente presidenta director directora experto
     portavoce ministro presidente direttore esperto
     porta-voz ministro ministra presidente diretor diretora especialista
-    представитель министр президент глава директор эксперт политик дипломат
-    представник міністр президент голова директор експерт політик дипломат
+    представитель министр президент глава директор эксперт политик дипломат посол
+    пресс-секретарь спикер депутат генсек канцлер премьер губернатор посла
+    представник міністр президент голова директор експерт політик дипломат посол
+    речник прем'єр прем'єрка міністерка канцлер генсек
     mluvčí ministr ministryně prezident premiér ředitel expert analytik europoslanec
+    expremiér kancléřka kancléř velvyslanec advokát
     rzecznik minister prezydent premier dyrektor ekspert analityk
     """
 )

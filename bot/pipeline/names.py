@@ -69,6 +69,12 @@ def _tokens(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _roles(text: str) -> frozenset[str]:
+    return frozenset(
+        w for w in _WORD.findall(_fold(text)) if w.rstrip("s") in ROLE_NOUNS or w in ROLE_NOUNS
+    )
+
+
 def name_tokens(text: str) -> list[str]:
     """The comparable words of a name (see module docstring)."""
     return list(_tokens(text))
@@ -94,8 +100,12 @@ def same_speaker(claimed: str, attributed: str) -> bool:
     """Whether ``claimed`` names the speaker the text calls ``attributed``."""
     said, text = _tokens(claimed), _tokens(attributed)
     if not said or not text:
-        # Only roles and titles on one side ("the shortstop"): compare as written.
-        return _fold(claimed).strip(" .") == _fold(attributed).strip(" .")
+        # Only roles on one side ("the shortstop", "a spokesperson with the company"):
+        # the same description, more or less fully written.
+        said_roles, text_roles = _roles(claimed), _roles(attributed)
+        if said or text or not said_roles or not text_roles:
+            return False
+        return said_roles <= text_roles or text_roles <= said_roles
     # "Trump" / "Donald Trump", "Verbandsdirektor Volker Leienbach" / "Leienbach".
     # A given name on both sides must agree: the surname alone is shared by
     # "Hillary Clinton" and "Bill Clinton", and neither covers the other.

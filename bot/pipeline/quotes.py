@@ -146,6 +146,10 @@ _DETERMINERS = word_set(
 def _according_at(words: list[str], i: int) -> int:
     """Length of an "according to"-phrase starting at ``words[i]`` (0 if none)."""
     low = words[i].lower()
+    # "За його словами", "по его словам", "podle něj", "jego zdaniem": "according to him"
+    pronoun_next = i + 1 < len(words) and words[i + 1].lower() in _OBJECT_PRONOUNS
+    if low in ("за", "по", "podle", "jego", "jej", "według") and pronoun_next:
+        return 1
     if low in ACCORDING_WORDS:
         return 1
     for phrase in ACCORDING_PHRASES:
@@ -155,8 +159,24 @@ def _according_at(words: list[str], i: int) -> int:
     return 0
 
 
+_OBJECT_PRONOUNS = word_set("його її его её их їх něj ní nich niego niej nich zdaniem")
+
+
 def _is_name(token: str) -> bool:
-    return token[:1].isupper() and token.lower() not in FUNCTION_WORDS | PRONOUNS
+    low = token.lower()
+    if low.endswith(("ly", "mente")) and len(low) > 5:
+        return False  # "Allegedly, …", "Finalmente, …": an adverb opening a sentence
+    return token[:1].isupper() and low not in FUNCTION_WORDS | PRONOUNS | _SENTENCE_ADVERBS
+
+
+_SENTENCE_ADVERBS = word_set(
+    """
+    regarding however meanwhile still yet entretanto además también asimismo néanmoins
+    toutefois cependant ainsi enfin inoltre tuttavia intanto ainda contudo porém однако
+    также кроме однак також проте navíc však přesto ponadto jednak natomiast zatem
+    citado citada según segundo selon secondo laut podle według zdaniem por
+    """
+)
 
 
 def clean_speaker(words: list[str]) -> list[str]:
@@ -190,26 +210,81 @@ def _has_role(lowered: list[str]) -> bool:
 
 
 def _subject_after(words: list[str]) -> list[str]:
-    """The speaker after a cue: "said Jimmy Rollins, who …" → Jimmy Rollins."""
-    clause: list[str] = []
-    for w in words:
-        if w in ",;:.!?(" or (clause and w.lower() in _STOP_AFTER):
+    """The speaker after a cue: "said Jimmy Rollins, who …" → Jimmy Rollins; "říká
+    analytik ENA a ředitel Asociace … Jiří Gavor." → Jiří Gavor; "said the coach" →
+    the coach; "сказав він на прес-конференції" → він; "řekl ve státní televizi" → no
+    one named (the last person)."""
+    window: list[str] = []
+    for w in words[:18]:
+        if w in "!?;" or (w == "." and not (window and _is_abbreviation(window[-1]))):
             break
-        if clause and _is_name(clause[-1]) and w[:1].islower() and w not in _PARTICLES:
-            break  # "řekl Barnier novinářům": the name ends where the sentence goes on
+        window.append(w)
+    start = 0
+    while start < len(window) and window[start].lower() in _TRAILING_SKIP:
+        start += 1  # "řekl dnes Duda"
+    if start == len(window) or window[start].lower() in _PREPOSITIONS:
+        return []  # "řekl ve státní televizi": the subject is the one before
+    if window[start].lower() in PRONOUNS:
+        return [window[start]]
+    runs: list[tuple[int, int]] = []
+    i = start
+    while i < len(window):
+        if _is_name(window[i]) and window[i].lower() not in _TRAILING_SKIP:
+            j = i + 1
+            while j < len(window) and (
+                _is_name(window[j]) or (window[j].lower() in _PARTICLES and j + 1 < len(window))
+            ):
+                j += 1
+            if not (i and window[i - 1].lower() in _PREPOSITIONS):
+                runs.append((i, j))
+            i = j
+        else:
+            i += 1
+    for i, j in runs:
+        follows = window[j] if j < len(window) else ""
+        if _is_role(follows) or _ORG_WORD.search(" ".join(window[i:j])):
+            continue  # "Clippers coach Vinny Del Negro": a team, then the coach
+        if i == start or not follows or follows in ",(:-–—":
+            return clean_speaker(window[i:j])
+    if runs and runs[0][0] == start:
+        i, j = runs[0]
+        return clean_speaker(window[i:j])
+    clause: list[str] = []
+    for w in window[start:]:
+        if w in ",:(" or (clause and w.lower() in _STOP_AFTER):
+            break
         clause.append(w)
-    subject = clause
-    rest = words[len(clause) :]
-    if rest[:1] == [","] and not any(_is_name(w) for w in subject[1:] if w[:1].isupper()):
-        # "explique le président de l'Ufip, Jean Louis Schilansky": the name follows.
-        after = []
-        for w in rest[1:]:
-            if not _is_name(w) and w.lower() not in ("de", "van", "von", "da", "del", "der"):
-                break
-            after.append(w)
-        if after:
-            subject = after
-    return clean_speaker(subject)
+    roles = [k for k, w in enumerate(clause) if _is_role(w)]
+    return clean_speaker(clause[: roles[-1] + 1]) if roles else []
+
+
+_PREPOSITIONS = word_set(
+    """
+    in on at to after before during about of for from with into by
+    im am zu mit nach vor bei auf aus à au aux après avant pendant dans sur avec
+    en tras durante con desde sobre a dopo prima durante con su da em após durante com
+    в на у з после после перед при від до після під
+    v ve na po z ze se s u před při o k
+    w we na po z ze przed przy o u do dla podczas
+    """
+)
+
+
+def _is_role(word: str) -> bool:
+    low = word.lower()
+    return low in ROLE_NOUNS or any(part in ROLE_NOUNS for part in low.split("-"))
+
+
+def _is_abbreviation(word: str) -> bool:
+    return (len(word) <= 3 and word.islower()) or word.lower() in _ABBREVIATIONS
+
+
+_ORG_WORD = re.compile(
+    r"verband|ministeri|gesellschaft|institut|partei|bank|zeitung|agentur|"
+    r"\b(?:Day|School|University|Association|Agency|Department|Ministry|Institute|"
+    r"Council|Committee|Party|Company|Bank|Group|Securities|Times|Post|News|Journal)\b",
+    re.IGNORECASE,
+)
 
 
 _PARTICLES = word_set("de van von da del der di du la le al bin ibn dos das")
@@ -225,8 +300,25 @@ _STOP_AFTER = word_set(
 
 def _subject_before(words: list[str]) -> list[str]:
     """The speaker before a cue: "Jonathon Monken, director of …, said" → Jonathon Monken."""
+    words = [w for w in words if w not in "()"]
+    while words and words[-1].lower() in _TRAILING_SKIP:
+        words = words[:-1]
     if not words:
         return []
+    if words[-1].lower() in PRONOUNS:
+        return [words[-1]]  # "…, but he replied"
+    run: list[str] = []
+    for w in reversed(words):
+        if _is_name(w) or (run and w.lower() in _PARTICLES | ROLE_NOUNS | _TITLES_LOWER):
+            run.insert(0, w)
+        else:
+            break
+    if run:
+        # "Regarding …, Stan remarked", "one punch Lt Garcia said": the name next to it
+        lead = words[: len(words) - len(run)]
+        if lead and lead[-1].lower() in _DETERMINERS | ROLE_NOUNS:
+            run = [*lead[-3:], *run] if lead[-1].lower() in ROLE_NOUNS else [lead[-1], *run]
+        return clean_speaker(run)
     # the clause the cue belongs to: after the last subordinating word or semicolon
     cut = 0
     for i, w in enumerate(words):
@@ -235,19 +327,16 @@ def _subject_before(words: list[str]) -> list[str]:
     words = words[cut:]
     if "," in words:
         first = words[: words.index(",")]
-        if any(_is_name(w) for w in first):
+        if any(_is_name(w) for w in first[1:]) or (first and _is_name(first[0]) and len(first) < 5):
             return clean_speaker(first)  # "Podolyak, an adviser to Zelensky, said"
         words = words[len(words) - words[::-1].index(",") :]
     loose = [w for w in words if w[:1].islower() and w.lower() not in _PARTICLES | ROLE_NOUNS]
     if len(words) > 3 and len(loose) > 1 and _is_name(words[0]):
-        # "Jespersen was a proponent of … and wrote": the sentence's own subject
-        run = []
-        for w in words:
-            if not (_is_name(w) or (run and w.lower() in _PARTICLES | ROLE_NOUNS)):
-                break
-            run.append(w)
-        return clean_speaker(run)
+        return _leading_subject(words)  # "Jespersen was a proponent of … and wrote"
     return clean_speaker(words[-MAX_SPEAKER_WORDS:])
+
+
+_TITLES_LOWER = word_set("mr mrs ms dr lt sen rep gen gov prof st")
 
 
 _CONJUNCTIONS = word_set("and but und aber et mais y pero e ma и но і але a ale i")
@@ -298,7 +387,7 @@ def speaker_in_tail(tail: str) -> tuple[list[str], bool]:
         if is_cue(w, words[k - 1] if k else "") or (w.lower() in ACCORDING_WORDS and k == 0):
             before = [x for x in words[:k] if x.lower() not in _AUXILIARIES]
             after = _subject_after(words[k + 1 :])
-            if before and _is_leading_subject(before):
+            if before and len(before) <= 5 and _is_leading_subject(before):
                 return _subject_before(before), True
             return after, True
     return [], False
@@ -322,13 +411,29 @@ def speaker_in_head(head: str) -> tuple[list[str], bool]:
             return _subject_after(words[k + size :]), True
         if is_cue(w, words[k - 1] if k else ""):
             after = words[k + 1 :]
+            lead = 0
+            while lead < len(after) and (
+                after[lead].lower() in _DETERMINERS or _is_role(after[lead])
+            ):
+                lead += 1
             named = []
-            for x in after:
+            for x in after[lead:]:
                 if not _is_name(x):
                     break
                 named.append(x)
-            if named and all(x in ",:-–—" for x in after[len(named) :]):
+            if named and all(x in ",:-–—" for x in after[lead + len(named) :]):
                 return clean_speaker(named), True  # …," said Polsky, "but these traces …"
+            previous = words[k - 1].lower() if k else ""
+            if previous in ACCORDING_WORDS or previous in (
+                "-",
+                "–",
+                "—",
+                "как",
+                "як",
+                "jak",
+                "come",
+            ):
+                return _subject_after(after), True  # "según afirmó X", "- powiedział X"
             return _subject_of_cue(words, k), True
     if words[-1] == ":":
         run = []
@@ -336,6 +441,9 @@ def speaker_in_head(head: str) -> tuple[list[str], bool]:
             if not _is_name(w):
                 break
             run.insert(0, w)
+        opener = words[: len(words) - 1 - len(run)]
+        if opener and not all(x.lower() in _DETERMINERS or _is_role(x) for x in opener):
+            return [], False  # "Tym razem jednak na Twitterze:": not a speaker's name
         return clean_speaker(run[-5:]), False
     if len(words) >= 3 and words[-1] == "," and words[0].lower() in _WEAK_ACCORDING:
         return clean_speaker(words[1:-1]), True  # "Pour Jérémie Zimmermann, «…»"

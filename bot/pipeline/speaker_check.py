@@ -18,13 +18,12 @@ the speaker holds, or the reason it does not, in words:
 from __future__ import annotations
 
 from bot.pipeline.attribution import Block, is_named_in
-from bot.pipeline.cues import ROLE_NOUNS
 from bot.pipeline.models import Article
 from bot.pipeline.names import named_in, same_speaker
 from bot.pipeline.normalize import normalize_for_match
 from bot.pipeline.quotes import Speaker, sentence_speaker
 from bot.pipeline.sentences import split_sentences
-from bot.pipeline.speakers import attribute_paragraphs
+from bot.pipeline.speakers import attribute_paragraphs, display_name
 
 AUTHOR_ALIASES = frozenset(
     {"the author", "author", "the writer", "the blogger", "the columnist", "the editor"}
@@ -83,7 +82,7 @@ class ArticleSpeakers:
             introducer = block.introducer if block.quoted and not is_author else None
             if introducer and same_speaker(claimed, introducer):
                 return ""  # the quoted report itself: "ISW" for its own passage
-            return f"said by {_display(speakers[0])}, not {claimed.strip()}"
+            return f"said by {display_name(speakers[0])}, not {claimed.strip()}"
         if is_author:
             return "" if not block.quoted else REASON_SPEAKER
         if is_named_in(claimed, block.text) or named_in(claimed, block.text):
@@ -91,17 +90,3 @@ class ArticleSpeakers:
         if block.quoted and block.introducer and is_named_in(claimed, block.introducer):
             return ""
         return REASON_SPEAKER
-
-
-def _display(speaker: Speaker) -> str:
-    """The speaker as a reader knows them: "Mykhailo Podolyak", not his title."""
-    name = speaker.name
-    if speaker.resolved and (not name or name.lower() == name):
-        name = speaker.resolved  # "he", "the shortstop" → the person they stand for
-    words = name.split()
-    run: list[str] = []
-    for word in reversed(words):
-        if not word[:1].isupper() or word.lower().strip(".") in ROLE_NOUNS:
-            break
-        run.insert(0, word)
-    return " ".join(run) if run and len(run) < len(words) else name

@@ -46,6 +46,12 @@ _DEFINITE = frozenset(
 _INDEFINITE = frozenset(["a", "an", "un", "une", "ein", "eine", "einer", "uno", "una", "um", "uma"])
 MIN_INHERIT_WORDS = 4
 _SENTENCE = re.compile(r"[^.!?:]{1,600}[.!?:]")
+_ORGANISATION = re.compile(
+    r"\b(?:Day|School|University|Association|Agency|Department|Ministry|Institute|Center|"
+    r"Centre|Council|Committee|Party|Company|Corp|Inc|Bank|Group|Economics|Securities|"
+    r"Interest|Times|Post|News|Journal|Magazine|Review|Street|City|County|State|States|"
+    r"Republic|Union|Office|House|Court|Foundation|Fund|Service|Network|Club|League)\b"
+)
 _TITLES = frozenset(
     [
         "mr",
@@ -102,7 +108,10 @@ def _paragraph(text: str, state: _State) -> list[Quoted]:
             words, cue = speaker_in_head(head)
         speakers.append(_resolve(words, cue, state, state.position + start))
         previous_end = end
-    if not outer:
+    if outer:
+        tail_start = outer[-1][1] + 1
+        _reported_between(text, tail_start, len(text), None, state)
+    else:
         reported = _reported_between(text, 0, len(text), reported, state)
         if text.rstrip().endswith(":"):
             # "Jespersen … wrote:" introduces the quote paragraph that follows
@@ -177,9 +186,16 @@ def _resolve(words: list[str], cue: bool, state: _State, at: int) -> Speaker | N
 
 
 def _last_person(state: _State, at: int) -> str:
-    mention = next(((p, n) for p, n in reversed(state.mentions) if p < at), None)
-    if mention and mention[0] > state.last_at:
-        return mention[1]
+    """The person a pronoun stands for: the last speaker, unless someone with a title
+    ("Senator Harry Reid", "Mr Key") was mentioned since (or no one has spoken yet)."""
+    for position, name in reversed(state.mentions):
+        if position >= at:
+            continue
+        if position < state.last_at:
+            break
+        titled = name.split()[0].rstrip(".").lower() in _TITLES
+        if (titled or not state.last_person) and not _ORGANISATION.search(name):
+            return name
     return state.last_person
 
 
@@ -234,3 +250,18 @@ def _clear(text: str, lo: int, hi: int, speaker: Speaker, state: _State) -> bool
         ):
             return False
     return True
+
+
+def display_name(speaker: Speaker) -> str:
+    """The speaker as a reader knows them: "Mykhailo Podolyak", not his title; the
+    person a pronoun or a definite role stands for; "a spokeswoman" as written."""
+    name = speaker.name
+    if speaker.resolved and (not name or name.lower() == name):
+        name = speaker.resolved  # "he", "the shortstop" → the person they stand for
+    words = name.split()
+    run: list[str] = []
+    for word in reversed(words):
+        if not word[:1].isupper() or word.lower().strip(".") in ROLE_NOUNS:
+            break
+        run.insert(0, word)
+    return " ".join(run) if run and len(run) < len(words) else name
