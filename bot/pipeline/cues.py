@@ -196,9 +196,9 @@ PRONOUNS = word_set(
     él ella ellos ellas
     lui lei loro egli ella
     ele ela eles elas
-    он она они оно
+    он она они оно его её його її
     він вона вони воно
-    on ona oni ono
+    on ona oni ono něj ní niego niej
     """
 )
 FIRST_PERSON = word_set(

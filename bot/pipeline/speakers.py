@@ -76,7 +76,7 @@ class _State:
     last_at: int = -1
     carried: Speaker | None = None
     position: int = 0  # characters of the article seen before this paragraph
-    mentions: list[tuple[int, str]] = field(default_factory=list)
+    mentions: list[tuple[int, str, bool]] = field(default_factory=list)  # (at, name, strong)
 
 
 def attribute_paragraphs(paragraphs: list[str]) -> list[list[Quoted]]:
@@ -186,33 +186,46 @@ def _resolve(words: list[str], cue: bool, state: _State, at: int) -> Speaker | N
 
 
 def _last_person(state: _State, at: int) -> str:
-    """The person a pronoun stands for: the last speaker, unless someone with a title
-    ("Senator Harry Reid", "Mr Key") was mentioned since (or no one has spoken yet)."""
-    for position, name in reversed(state.mentions):
+    """The person a pronoun stands for: the last speaker, unless someone was named since
+    as a sentence's subject ("Trump shot back. “…,” he said.") or with a title
+    ("Senator Harry Reid"); any full name when no one has spoken yet."""
+    fallback = ""
+    for position, name, strong in reversed(state.mentions):
         if position >= at:
             continue
         if position < state.last_at:
             break
-        titled = name.split()[0].rstrip(".").lower() in _TITLES
-        if (titled or not state.last_person) and not _ORGANISATION.search(name):
+        if _ORGANISATION.search(name):
+            continue
+        if strong:
             return name
-    return state.last_person
+        fallback = fallback or name
+    return state.last_person or fallback
 
 
 def _note_mentions(text: str, outer: list[tuple[int, int]], state: _State) -> None:
-    """Remember full names mentioned outside quotes ("Senator Harry Reid")."""
+    """Remember names mentioned outside quotes: full names ("Harry Reid"), names with a
+    title ("Senator Reid") and names that open a sentence ("Trump shot back")."""
     run: list[tuple[int, str]] = []
+    previous = "."  # the token before the run: a sentence starts after "."
+    before_run = "."
     for match in _TOKEN.finditer(text + " ."):
         word = match.group(0)
         inside = any(s <= match.start() < e for s, e in outer)
         if not inside and _is_name(word) and word.lower() not in _DEFINITE:
+            if not run:
+                before_run = previous
             run.append((match.start(), word))
+            previous = word
             continue
-        if len(run) >= 2 or (run and run[0][1].rstrip(".").lower() in _TITLES):
+        if run:
             name = " ".join(w for _, w in run)
-            if name_tokens(name):
-                state.mentions.append((state.position + run[0][0], name))
+            titled = run[0][1].rstrip(".").lower() in _TITLES or before_run.lower() in ROLE_NOUNS
+            subject = before_run in ".!?" and word[:1].islower()
+            if (len(run) >= 2 or titled or subject) and name_tokens(name):
+                state.mentions.append((state.position + run[0][0], name, titled or subject))
         run = []
+        previous = word
     del state.mentions[:-50]
 
 
@@ -244,7 +257,7 @@ def _inherit(
 def _clear(text: str, lo: int, hi: int, speaker: Speaker, state: _State) -> bool:
     """Whether ``text[lo:hi]`` mentions no one but ``speaker`` (so it still speaks)."""
     base = state.position
-    for at, name in state.mentions:
+    for at, name, _ in state.mentions:
         if base + lo <= at < base + hi and not any(
             same_speaker(name, n) or same_speaker(n, name) for n in speaker.names()
         ):
