@@ -48,10 +48,11 @@ TARGETS = {  # issue 14: (English, other languages)
     "wrong_ver": (0.03, 0.03),  # at most
 }
 _WORD = re.compile(r"\w+")
-_TITLES = frozenset(
-    "the a an mr mrs ms dr sir sen rep gen lt st der die das le la les el los il lo l "
-    "o os a as de del von van pan paní".split()
-)
+_TITLE_WORDS = """
+    the a an mr mrs ms dr sir sen rep gen lt st der die das le la les el los il lo l
+    o os a as de del von van pan paní
+"""
+_TITLES = frozenset(_TITLE_WORDS.split())
 
 
 def load(split: str) -> list[dict]:
@@ -81,14 +82,17 @@ def _same_token(a: str, b: str) -> bool:
 
 
 def names_match(claimed: str, labelled: str) -> bool:
-    """Whether a claim's speaker names the labelled one (independent of the code)."""
+    """Whether a claim's speaker names the labelled one (independent of the code): every
+    word of the label is in the claim ("Verbandsdirektor Volker Leienbach" names Volker
+    Leienbach), or the claim is a shorter form of the label sharing its last word."""
     gold, said = _tokens(labelled), _tokens(claimed)
     if not gold or not said:
         return False
+    if all(any(_same_token(g, t) for t in said) for g in gold):
+        return True
     if not any(_same_token(gold[-1], t) for t in said):
         return False
-    extra = [t for t in said if not any(_same_token(t, g) for g in gold)]
-    return not extra or len(gold) == 1
+    return all(any(_same_token(t, g) for g in gold) for t in said)
 
 
 def _overlap(gold_quote: str, claim_quote: str) -> float:
@@ -112,8 +116,14 @@ def evaluate(items: list[dict]) -> dict[str, dict[str, list[int]]]:
 
     for item in items:
         text = (item["context"] + "\n\n" + item["paragraph"]).strip()
-        article = Article(url="https://example.org/a", canonical_url="https://example.org/a",
-                          text=text, title="", site="example.org", language=item["lang"])
+        article = Article(
+            url="https://example.org/a",
+            canonical_url="https://example.org/a",
+            text=text,
+            title="",
+            site="example.org",
+            language=item["lang"],
+        )
         quote, lang = item["quote"], item["lang"]
 
         def verified(speaker: str, article=article, quote=quote) -> bool:
@@ -147,7 +157,7 @@ def table(tallies: dict[str, dict[str, list[int]]]) -> str:
         t = tallies[lang]
         cells = []
         for k in keys:
-            ok, n = t[k] if k in t else (0, 0)
+            ok, n = t.get(k, (0, 0))
             cells.append(f"{(100 * ok / n if n else 0):7.1f}% {n:>3}" if n else f"{'-':>12}")
         rows.append(f"{lang:5}{t['right'][1]:>6}" + "".join(f"{c:>12}" for c in cells))
     return "\n".join(rows)
@@ -157,8 +167,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--split", default="heldout", choices=["heldout", "dev", "all"])
     parser.add_argument("--json", help="write the tallies here")
-    parser.add_argument("--code-from-path", action="store_true",
-                        help="import bot from PYTHONPATH (an older checkout), not this repo")
+    parser.add_argument(
+        "--code-from-path",
+        action="store_true",
+        help="import bot from PYTHONPATH (an older checkout), not this repo",
+    )
     args = parser.parse_args()
     if not args.code_from_path:
         sys.path.insert(0, str(REPO))
