@@ -37,11 +37,16 @@ _IMPERATIVES = word_set(
 )
 
 
+_ARTICLES = word_set("a an the der die das ein eine le la les un une el los las il lo gli o os as")
+
+
 def valid_speaker(name: str) -> bool:
     """Whether ``name`` reads as a speaker (see module docstring)."""
     words = name.split()
     if not words or _CONTRACTION.search(name):
         return False
+    if len(words) > 1 and words[0].lower() in _ARTICLES:
+        words = words[1:]  # "a State Department spokesperson", "the shortstop"
     lowered = [w.lower().strip(",.") for w in words]
     if lowered[0] in FUNCTION_WORDS | PRONOUNS | FIRST_PERSON:
         return False

@@ -38,6 +38,7 @@ _IGNORED = word_set(
     der die das den dem des ein eine le la les l' un une el los las il lo gli i o os as
     de del della di da do dos das van von du y e et and und und
     former acting deputy vice chief senior top head us u.s. uk eu un
+    with of for from at in on by to
     president presidente président präsident prezident prezydent президент
     prime minister premier ministr ministra ministro ministre министр міністр
     senator governor mayor secretary spokesman spokeswoman spokesperson

@@ -139,7 +139,7 @@ def is_cue(token: str, before: str = "") -> bool:
 
 
 _DETERMINERS = word_set(
-    "the a an this that these those its their his her our my was were is are be been"
+    "the an this that these those its their his her our my was were is are be been to zu"
 )
 
 
@@ -377,7 +377,8 @@ def speaker_in_tail(tail: str) -> tuple[list[str], bool]:
     if i < len(words) and words[i] in ".!?":
         return [], False
     words = words[i : i + 24]
-    if words and words[0].lower() in FUNCTION_WORDS and words[0].lower() not in PRONOUNS:
+    first = words[0].lower() if words else ""
+    if first in FUNCTION_WORDS and first not in PRONOUNS | _AUXILIARIES:
         return [], False  # "…", and told the police: a new clause, not an attribution
     if len(words) >= 2 and words[0].lower() == "so" and _is_name(words[1]):
         return _subject_after(words[1:]), True  # German: „…“, so Hirsch.
