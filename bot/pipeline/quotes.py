@@ -92,6 +92,10 @@ class Quoted:
     text: str
     speaker: Speaker | None
     nested: bool = False  # inside another quote
+    # how the speaker was found: "cue" (a cue or colon next to the quote), "before" /
+    # "after" (the quote next to it in the paragraph), "continued" (the paragraph
+    # before), "reported" (reported speech earlier in the paragraph), "" (no one)
+    how: str = ""
 
 
 # -- pairing quotation marks ---------------------------------------------------------
@@ -159,6 +163,7 @@ def _according_at(words: list[str], i: int) -> int:
     return 0
 
 
+_ARTICLES = word_set("a an the o os as el la los las le les l il lo gli der die das den dem")
 _OBJECT_PRONOUNS = word_set("його її его её их їх něj ní nich niego niej nich zdaniem")
 
 
@@ -166,7 +171,7 @@ def _is_name(token: str) -> bool:
     low = token.lower()
     if low.endswith(("ly", "mente")) and len(low) > 5:
         return False  # "Allegedly, …", "Finalmente, …": an adverb opening a sentence
-    return token[:1].isupper() and low not in FUNCTION_WORDS | PRONOUNS | _SENTENCE_ADVERBS
+    return token[:1].isupper() and low not in _NOT_NAMES
 
 
 _SENTENCE_ADVERBS = word_set(
@@ -244,8 +249,9 @@ def _subject_after(words: list[str]) -> list[str]:
         follows = window[j] if j < len(window) else ""
         if _is_role(follows) or _ORG_WORD.search(" ".join(window[i:j])):
             continue  # "Clippers coach Vinny Del Negro": a team, then the coach
-        if i == start or not follows or follows in ",(:-–—":
-            return clean_speaker(window[i:j])
+        described = all(_is_role(w) or w.lower() in _ARTICLES for w in window[start:i])
+        if i == start or described or not follows or follows in ",(:-–—":
+            return clean_speaker(window[i:j])  # "said economist Bill Cheney of …"
     if runs and runs[0][0] == start:
         i, j = runs[0]
         return clean_speaker(window[i:j])
@@ -301,18 +307,49 @@ _STOP_AFTER = word_set(
 def _subject_before(words: list[str]) -> list[str]:
     """The speaker before a cue: "Jonathon Monken, director of …, said" → Jonathon Monken."""
     words = [w for w in words if w not in "()"]
-    while words and words[-1].lower() in _TRAILING_SKIP:
+    aside = bool(words) and words[-1] == ","  # "X, editor at the Gazette, said"
+    while words and (words[-1].lower() in _TRAILING_SKIP or words[-1] in ",-–—"):
         words = words[:-1]
     if not words:
         return []
+    if aside and "," in words:
+        first = words[: words.index(",")]
+        end_run = len(words) - next(
+            (i for i, w in enumerate(reversed(words)) if not _is_name(w)), len(words)
+        )
+        by_comma = end_run > 0 and words[end_run - 1] == ","
+        if not by_comma and any(_is_name(w) for w in first) and len(first) <= 6:
+            return clean_speaker(first)
     if words[-1].lower() in PRONOUNS:
         return [words[-1]]  # "…, but he replied"
+    for back in (1, 2, 3):
+        # "Pierre Moscovici, a pour sa part ajouté": a name, then a few small words
+        tail = words[-back:]
+        rest = words[:-back]
+        if (
+            len(words) > back
+            and all(w[:1].islower() for w in tail)
+            and rest
+            and (rest[-1] == "," or _is_name(rest[-1]))
+        ):
+            trimmed = rest[:-1] if rest[-1] == "," else rest
+            if trimmed and _is_name(trimmed[-1]):
+                words = trimmed
+                break
+    roles: list[str] = []
+    while words and _is_role(words[-1]) and len(roles) < 2:
+        roles.insert(0, words[-1])  # "Arianespace officials said"
+        words = words[:-1]
     run: list[str] = []
     for w in reversed(words):
         if _is_name(w) or (run and w.lower() in _PARTICLES | ROLE_NOUNS | _TITLES_LOWER):
             run.insert(0, w)
         else:
             break
+    if not run and roles:
+        words = [*words, *roles]
+        roles = []
+    run = [*run, *roles] if run else run
     if run:
         # "Regarding …, Stan remarked", "one punch Lt Garcia said": the name next to it
         lead = words[: len(words) - len(run)]
@@ -388,7 +425,10 @@ def speaker_in_tail(tail: str) -> tuple[list[str], bool]:
         if is_cue(w, words[k - 1] if k else "") or (w.lower() in ACCORDING_WORDS and k == 0):
             before = [x for x in words[:k] if x.lower() not in _AUXILIARIES]
             after = _subject_after(words[k + 1 :])
-            if before and len(before) <= 5 and _is_leading_subject(before):
+            if before and before[-1].lower() in PRONOUNS:
+                return [before[-1]], True  # "…" around the middle of 2012, he predicted
+            apposition = bool(before) and _is_name(before[0]) and "," in before
+            if before and (len(before) <= 5 or apposition) and _is_leading_subject(before):
                 return _subject_before(before), True
             return after, True
     return [], False
@@ -467,3 +507,7 @@ def sentence_speaker(sentence: str) -> Speaker | None:
         subject = _subject_of_cue(words, k)
         return Speaker(" ".join(subject)) if subject else None
     return None
+
+
+# Capitalised, but never a name: a sentence's first word ("The", "But", "Allegedly").
+_NOT_NAMES = FUNCTION_WORDS | PRONOUNS | _SENTENCE_ADVERBS | _ARTICLES

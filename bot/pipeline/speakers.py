@@ -45,6 +45,7 @@ _DEFINITE = frozenset(
 )
 _INDEFINITE = frozenset(["a", "an", "un", "une", "ein", "eine", "einer", "uno", "una", "um", "uma"])
 MIN_INHERIT_WORDS = 4
+MAX_GAP_WORDS = 12  # a quote continues the one before when little stands between them
 _SENTENCE = re.compile(r"[^.!?:]{1,600}[.!?:]")
 _ORGANISATION = re.compile(
     r"\b(?:Day|School|University|Association|Agency|Department|Ministry|Institute|Center|"
@@ -77,6 +78,7 @@ class _State:
     carried: Speaker | None = None
     position: int = 0  # characters of the article seen before this paragraph
     mentions: list[tuple[int, str, bool]] = field(default_factory=list)  # (at, name, strong)
+    known: set[str] = field(default_factory=set)  # words seen capitalised mid-sentence
 
 
 def attribute_paragraphs(paragraphs: list[str]) -> list[list[Quoted]]:
@@ -106,6 +108,11 @@ def _paragraph(text: str, state: _State) -> list[Quoted]:
         words, cue = speaker_in_tail(tail)
         if not words and not cue:
             words, cue = speaker_in_head(head)
+        elif len(words) == 1 and words[0].lower() in PRONOUNS:
+            # 'Rosenblatt noted that "…" he said': the name before beats the pronoun after
+            named, _ = speaker_in_head(head)
+            if named and name_tokens(" ".join(named)) and named[0].lower() not in PRONOUNS:
+                words = named
         speakers.append(_resolve(words, cue, state, state.position + start))
         previous_end = end
     if outer:
@@ -118,16 +125,18 @@ def _paragraph(text: str, state: _State) -> list[Quoted]:
             words, _ = speaker_in_head(text.rstrip()[-HEAD_CHARS:])
             intro = _resolve(words, False, state, state.position + len(text))
             reported = (len(text), intro) if intro else reported
-    _inherit(text, outer, speakers, reported, state)
+    how = ["cue" if s is not None else "" for s in speakers]
+    _inherit(text, outer, speakers, reported, state, how)
     results = []
-    by_outer = dict(zip(outer, speakers, strict=True))
+    by_outer = {span: (s, h) for span, s, h in zip(outer, speakers, how, strict=True)}
     for start, end, nested in spans:
         if nested:
             owner = next(((s, e) for s, e in outer if s <= start and end <= e), None)
-            speaker = by_outer.get(owner) if owner else None
+            speaker, found = by_outer.get(owner, (None, "")) if owner else (None, "")
+            found = "nested" if speaker else ""
         else:
-            speaker = by_outer[(start, end)]
-        results.append(Quoted(start, end, text[start:end], speaker, nested))
+            speaker, found = by_outer[(start, end)]
+        results.append(Quoted(start, end, text[start:end], speaker, nested, found))
     attributed = [s for s in speakers if s]
     if attributed:
         state.carried = attributed[-1]
@@ -158,7 +167,7 @@ def _reported_between(
 ) -> tuple[int, Speaker] | None:
     for match in _SENTENCE.finditer(text, lo, max(lo, hi)):
         speaker = sentence_speaker(match.group(0))
-        if speaker and name_tokens(speaker.name):
+        if speaker and name_tokens(speaker.name) and speaker.name.lower() not in PRONOUNS:
             reported = (match.start(), speaker)
             state.last_person = speaker.name
             state.last_at = state.position + match.start()
@@ -215,13 +224,19 @@ def _note_mentions(text: str, outer: list[tuple[int, int]], state: _State) -> No
         if not inside and _is_name(word) and word.lower() not in _DEFINITE:
             if not run:
                 before_run = previous
+            if previous not in ".!?":
+                state.known.add(word)  # capitalised mid-sentence: a name, not a sentence start
             run.append((match.start(), word))
             previous = word
             continue
         if run:
             name = " ".join(w for _, w in run)
             titled = run[0][1].rstrip(".").lower() in _TITLES or before_run.lower() in ROLE_NOUNS
-            subject = before_run in ".!?" and word[:1].islower()
+            subject = (
+                before_run in ".!?"
+                and word[:1].islower()
+                and (len(run) > 1 or run[0][1] in state.known)
+            )
             if (len(run) >= 2 or titled or subject) and name_tokens(name):
                 state.mentions.append((state.position + run[0][0], name, titled or subject))
         run = []
@@ -235,6 +250,7 @@ def _inherit(
     speakers: list[Speaker | None],
     reported: tuple[int, Speaker] | None,
     state: _State,
+    how: list[str],
 ) -> None:
     """Give a quote with no cue of its own the speaker its neighbours establish."""
     for k, speaker in enumerate(speakers):
@@ -244,14 +260,17 @@ def _inherit(
         before = next(((j, s) for j in range(k - 1, -1, -1) if (s := speakers[j])), None)
         after = next(((j, s) for j in range(k + 1, len(speakers)) if (s := speakers[j])), None)
         opens_paragraph = not text[: start - 1].strip(" \t\n-–—:")
-        if before and _clear(text, outer[before[0]][1], start, before[1], state):
-            speakers[k] = before[1]
+        gap = text[outer[before[0]][1] : start] if before else ""
+        if (
+            before
+            and len(gap.split()) <= MAX_GAP_WORDS
+            and _clear(text, outer[before[0]][1], start, before[1], state)
+        ):
+            speakers[k], how[k] = before[1], "before"
         elif opens_paragraph and state.carried and not after:
-            speakers[k] = state.carried
-        elif after and _clear(text, end, outer[after[0]][0], after[1], state):
-            speakers[k] = after[1]
+            speakers[k], how[k] = state.carried, "continued"
         elif reported and _clear(text, reported[0], start, reported[1], state):
-            speakers[k] = reported[1]
+            speakers[k], how[k] = reported[1], "reported"
 
 
 def _clear(text: str, lo: int, hi: int, speaker: Speaker, state: _State) -> bool:
