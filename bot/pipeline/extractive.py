@@ -229,6 +229,8 @@ def _quote_claim(
 ) -> DraftClaim | None:
     if quoted.nested or quoted.speaker is None or unit is None:
         return None
+    if quoted.how not in ("cue", "continued", "before"):
+        return None  # a weaker guess: the verifier may rely on it, a claim may not
     words = quoted.text.strip(" ,.;:-–—\n").split()
     if len(words) < MIN_QUOTE_WORDS:
         return None
