@@ -23,7 +23,7 @@ from bot.pipeline.sentences import word_set
 MIN_PROSE_WORDS = 5
 MIN_LETTER_SHARE = 0.6
 _CONTRACTION = re.compile(r"['’](?:ve|re|ll|d|m)\b", re.IGNORECASE)
-_DEBRIS = re.compile(r"__|[{}<>\\|=]|\(\)|;\s*$|\b0x[0-9a-f]+|\w+\(\w*\)")
+_DEBRIS = re.compile(r"__|[{}<>\\|=]|\(\)|;\s*$|\b0x[0-9a-f]+|\b\w+\(\w*\)")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•·–—▪►]|\d{1,3}[.)]\s|[a-z][.)]\s|step\s+\d)", re.IGNORECASE)
 # Verbs that open instructions ("Preheat the oven", "Click Save"): steps, not claims.
 _IMPERATIVES = word_set(
@@ -64,8 +64,8 @@ def looks_like_prose(sentence: str) -> bool:
     words = sentence.split()
     if len(words) < MIN_PROSE_WORDS or _LIST_ITEM.match(sentence) or _DEBRIS.search(sentence):
         return False
-    visible = [c for c in sentence if not c.isspace()]
-    letters = sum(c.isalpha() for c in visible)
-    if not visible or letters / len(visible) < MIN_LETTER_SHARE:
+    visible = len(sentence) - sum(map(str.isspace, sentence))
+    letters = sum(map(str.isalpha, sentence))
+    if not visible or letters / visible < MIN_LETTER_SHARE:
         return False
     return words[0].lower().strip("\"'“(") not in _IMPERATIVES

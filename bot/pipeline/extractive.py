@@ -23,6 +23,7 @@ No model and no downloads, deterministic, a few milliseconds per article:
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from bot.pipeline.attribution import (
@@ -214,8 +215,9 @@ def _quote_candidates(units: list[_Unit], article: Article) -> list[_Candidate]:
     candidates: list[_Candidate] = []
     for block, quotes in zip(blocks, attributed, strict=True):
         block_units = by_block.get(block.start, [])
+        starts = [u.start for u in block_units]
         for quoted in quotes:
-            unit = _unit_at(block_units, article.text, block, quoted)
+            unit = _unit_at(block_units, starts, block, quoted)
             claim = _quote_claim(quoted, block, outlet, unit)
             if claim is None or unit is None:
                 continue
@@ -256,13 +258,19 @@ def _quote_claim(
     return DraftClaim(claim=claim, speaker=speaker, source=source, quote=quote, kind="claim")
 
 
-def _unit_at(units: list[_Unit], text: str, block: Block, quoted: Quoted) -> _Unit | None:
-    """The sentence holding a quotation (the first one, for a quote of several)."""
-    head = " ".join(quoted.text.split()[:3])
-    for unit in units:
-        if head and head in " ".join(unit.text.split()):
-            return unit
-    return units[0] if units else None
+def _unit_at(units: list[_Unit], starts: list[int], block: Block, quoted: Quoted) -> _Unit | None:
+    """The sentence holding a quotation's first word (``units``: the block's, in order;
+    ``starts``: their offsets)."""
+    if not units:
+        return None
+    # block.text joins the lines' content with "\n": find the line, then the article offset
+    offset, at = quoted.start, block.start
+    for line in block.lines:
+        if offset <= len(line.text):
+            at = line.start + offset
+            break
+        offset -= len(line.text) + 1
+    return units[max(0, bisect_right(starts, at) - 1)]
 
 
 def _units(article: Article) -> list[_Unit]:

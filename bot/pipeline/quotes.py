@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.pipeline.cues import (
     ACCORDING_PHRASES,
@@ -150,17 +151,24 @@ _DETERMINERS = word_set(
 def _according_at(words: list[str], i: int) -> int:
     """Length of an "according to"-phrase starting at ``words[i]`` (0 if none)."""
     low = words[i].lower()
+    if low in ACCORDING_WORDS:
+        return 1
     # "За його словами", "по его словам", "podle něj", "jego zdaniem": "according to him"
     pronoun_next = i + 1 < len(words) and words[i + 1].lower() in _OBJECT_PRONOUNS
     if low in ("за", "по", "podle", "jego", "jej", "według") and pronoun_next:
         return 1
-    if low in ACCORDING_WORDS:
-        return 1
-    for phrase in ACCORDING_PHRASES:
-        parts = phrase.split()
-        if [w.lower() for w in words[i : i + len(parts)]] == parts:
+    for parts in _PHRASES_BY_FIRST.get(low, ()):
+        if len(words) - i >= len(parts) and all(
+            words[i + n].lower() == part for n, part in enumerate(parts) if n
+        ):
             return len(parts)
     return 0
+
+
+_PHRASES_BY_FIRST: dict[str, list[tuple[str, ...]]] = {}
+for _phrase in ACCORDING_PHRASES:
+    _parts = tuple(_phrase.split())
+    _PHRASES_BY_FIRST.setdefault(_parts[0], []).append(_parts)
 
 
 _ARTICLES = word_set("a an the o os as el la los las le les l il lo gli der die das den dem")
@@ -491,6 +499,7 @@ def speaker_in_head(head: str) -> tuple[list[str], bool]:
     return [], False
 
 
+@lru_cache(maxsize=4096)
 def sentence_speaker(sentence: str) -> Speaker | None:
     """The speaker of reported speech in a sentence ("X said that …", "according to X")."""
     sentence = sentence[: HEAD_CHARS * 2]

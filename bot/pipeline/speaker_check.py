@@ -43,6 +43,7 @@ class ArticleSpeakers:
             [(normalize_for_match(q.text).strip(_EDGE), q.speaker) for q in quotes]
             for quotes in self._quotes
         ]
+        self._split: dict[int, list[tuple[str, str]]] = {}
         self._own = {normalize_for_match(n) for n in (article.author, article.site) if n.strip()}
 
     def speakers_of(self, index: int, parts: list[str]) -> list[Speaker]:
@@ -59,14 +60,22 @@ class ArticleSpeakers:
                     found.append(speaker)
         if found or in_quote:
             return found
-        block = self.blocks[index]
-        for sentence in split_sentences(block.text, self.article.language):
-            norm = normalize_for_match(sentence.text)
+        for raw, norm in self._sentences(index):
             if any(p in norm or norm.strip(_EDGE) in p for p in parts):
-                speaker = sentence_speaker(sentence.text)
+                speaker = sentence_speaker(raw)
                 if speaker is not None and speaker not in found:
                     found.append(speaker)
         return found
+
+    def _sentences(self, index: int) -> list[tuple[str, str]]:
+        """The paragraph's sentences, raw and normalised (computed once)."""
+        if index not in self._split:
+            text = self.blocks[index].text
+            self._split[index] = [
+                (s.text, normalize_for_match(s.text))
+                for s in split_sentences(text, self.article.language)
+            ]
+        return self._split[index]
 
     def check(self, claimed: str, index: int, parts: list[str]) -> str:
         """ "" when ``claimed`` may be credited with ``parts``, else the reason why not."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from bot.pipeline.cues import PRONOUNS, ROLE_NOUNS
 from bot.pipeline.names import name_tokens, same_speaker
@@ -46,7 +47,8 @@ _DEFINITE = frozenset(
 _INDEFINITE = frozenset(["a", "an", "un", "une", "ein", "eine", "einer", "uno", "una", "um", "uma"])
 MIN_INHERIT_WORDS = 4
 MAX_GAP_WORDS = 12  # a quote continues the one before when little stands between them
-_SENTENCE = re.compile(r"[^.!?:]{1,600}[.!?:]")
+_TERMINATOR = re.compile(r"[.!?:]")
+MAX_SENTENCE_CHARS = 600  # reported speech is looked for in at most this much of a sentence
 _ORGANISATION = re.compile(
     r"\b(?:Day|School|University|Association|Agency|Department|Ministry|Institute|Center|"
     r"Centre|Council|Committee|Party|Company|Corp|Inc|Bank|Group|Economics|Securities|"
@@ -83,12 +85,18 @@ class _State:
 
 def attribute_paragraphs(paragraphs: list[str]) -> list[list[Quoted]]:
     """For each paragraph, its quoted spans with the speakers the text gives them."""
+    return [list(quotes) for quotes in _attribute(tuple(paragraphs))]
+
+
+@lru_cache(maxsize=8)
+def _attribute(paragraphs: tuple[str, ...]) -> tuple[tuple[Quoted, ...], ...]:
+    # cached: the summarizer and then the verifier ask about the same article
     state = _State()
     out = []
     for text in paragraphs:
-        out.append(_paragraph(text, state))
+        out.append(tuple(_paragraph(text, state)))
         state.position += len(text) + 2
-    return out
+    return tuple(out)
 
 
 def _paragraph(text: str, state: _State) -> list[Quoted]:
@@ -165,12 +173,16 @@ def _sentence_head(text: str, lo: int, hi: int) -> str:
 def _reported_between(
     text: str, lo: int, hi: int, reported: tuple[int, Speaker] | None, state: _State
 ) -> tuple[int, Speaker] | None:
-    for match in _SENTENCE.finditer(text, lo, max(lo, hi)):
-        speaker = sentence_speaker(match.group(0))
+    begin = lo
+    for match in _TERMINATOR.finditer(text, lo, max(lo, hi)):
+        start, end = begin, match.end()
+        begin = end
+        sentence = text[max(start, end - MAX_SENTENCE_CHARS) : end]
+        speaker = sentence_speaker(sentence)
         if speaker and name_tokens(speaker.name) and speaker.name.lower() not in PRONOUNS:
-            reported = (match.start(), speaker)
+            reported = (start, speaker)
             state.last_person = speaker.name
-            state.last_at = state.position + match.start()
+            state.last_at = state.position + start
     return reported
 
 
@@ -218,9 +230,12 @@ def _note_mentions(text: str, outer: list[tuple[int, int]], state: _State) -> No
     run: list[tuple[int, str]] = []
     previous = "."  # the token before the run: a sentence starts after "."
     before_run = "."
+    span = 0  # the first quote that does not end before the current word
     for match in _TOKEN.finditer(text + " ."):
         word = match.group(0)
-        inside = any(s <= match.start() < e for s, e in outer)
+        while span < len(outer) and outer[span][1] <= match.start():
+            span += 1
+        inside = span < len(outer) and outer[span][0] <= match.start()
         if not inside and _is_name(word) and word.lower() not in _DEFINITE:
             if not run:
                 before_run = previous
@@ -253,13 +268,19 @@ def _inherit(
     how: list[str],
 ) -> None:
     """Give a quote with no cue of its own the speaker its neighbours establish."""
+    following: list[bool] = [False] * len(speakers)  # is a later quote attributed?
+    for k in range(len(speakers) - 2, -1, -1):
+        following[k] = following[k + 1] or speakers[k + 1] is not None
+    before: tuple[int, Speaker] | None = None
     for k, speaker in enumerate(speakers):
         start, end = outer[k]
-        if speaker is not None or len(text[start:end].split()) < MIN_INHERIT_WORDS:
+        if speaker is not None:
+            before = (k, speaker)
+            continue
+        if len(text[start:end].split()) < MIN_INHERIT_WORDS:
             continue  # a scare quote or a title ("huge step") is no one's statement
-        before = next(((j, s) for j in range(k - 1, -1, -1) if (s := speakers[j])), None)
-        after = next(((j, s) for j in range(k + 1, len(speakers)) if (s := speakers[j])), None)
-        opens_paragraph = not text[: start - 1].strip(" \t\n-–—:")
+        after = following[k]
+        opens_paragraph = k == 0 and not text[: start - 1].strip(" \t\n-–—:")
         gap = text[outer[before[0]][1] : start] if before else ""
         if (
             before
@@ -271,6 +292,8 @@ def _inherit(
             speakers[k], how[k] = state.carried, "continued"
         elif reported and _clear(text, reported[0], start, reported[1], state):
             speakers[k], how[k] = reported[1], "reported"
+        if speakers[k] is not None:
+            before = (k, speakers[k])  # "A," said X. "B." "C.": all X's
 
 
 def _clear(text: str, lo: int, hi: int, speaker: Speaker, state: _State) -> bool:
