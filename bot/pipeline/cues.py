@@ -45,7 +45,10 @@ CUE_WORDS = word_set(
     conclut raconte raconté lance lancé réjoui assure assuré poursuit poursuivi rappelle
     rappelé note noté observe commente commenté dénonce dénoncé reconnaît reconnu
     insiste insisté martèle martelé déplore déploré regrette regretté selon écrit écrivit
-    répond répondit répondu
+    répond répondit répondu déclara affirma expliqua ajouta lança écrivit affirmant
+    déclarant expliquant ajoutant précisant soulignant estimant assurant
+    afirmando señalando diciendo explicando asegurando añadiendo dicendo affermando
+    spiegando aggiungendo dizendo explicando acrescentando
     dijo dice dicen afirmó afirma aseguró asegura señaló señala explicó explica indicó
     indica añadió añade agregó agrega declaró declara manifestó manifiesta comentó
     comenta insistió precisó subrayó destacó destaca apuntó reconoció advirtió advierte

@@ -391,8 +391,8 @@ def _leading_subject(words: list[str]) -> list[str]:
     """The subject a sentence opens with ("Ukraine's delegation offered …")."""
     run: list[str] = []
     for x in words:
-        if x == "…":
-            return []
+        if x == "…" or (not run and is_cue(x)):
+            return []  # out of reach, or a participle ("Estimant que …"), not a subject
         if run and run[-1].endswith(("'s", "’s")):
             run.append(x)  # "Ukraine's delegation"
             continue
@@ -407,7 +407,8 @@ def _subject_of_cue(words: list[str], k: int) -> list[str]:
     before = [x for x in words[:k] if x.lower() not in _AUXILIARIES]
     while before and before[-1].lower() in _TRAILING_SKIP:
         before.pop()
-    if (before and before[-1].lower() in _CONJUNCTIONS) or words[k].lower().endswith("ing"):
+    gerund = words[k].lower().endswith(("ing", "ant", "ando", "endo", "iendo"))
+    if (before and before[-1].lower() in _CONJUNCTIONS) or gerund:
         # "Zelensky left open …, but also said that …", "…, emphasizing that …"
         return _leading_subject(words)
     return _subject_before(before)
@@ -428,7 +429,8 @@ def speaker_in_tail(tail: str) -> tuple[list[str], bool]:
     if len(words) >= 2 and words[0].lower() == "so" and _is_name(words[1]):
         return _subject_after(words[1:]), True  # German: „…“, so Hirsch.
     for k, w in enumerate(words):
-        if w in ".!?;" or k > 14:
+        ends = w in "!?;" or (w == "." and not (k and _is_abbreviation(words[k - 1])))
+        if ends or k > 16:
             break
         if is_cue(w, words[k - 1] if k else "") or (w.lower() in ACCORDING_WORDS and k == 0):
             before = [x for x in words[:k] if x.lower() not in _AUXILIARIES]
@@ -462,7 +464,7 @@ def speaker_in_head(head: str) -> tuple[list[str], bool]:
             after = words[k + 1 :]
             lead = 0
             while lead < len(after) and (
-                after[lead].lower() in _DETERMINERS or _is_role(after[lead])
+                after[lead].lower() in _DETERMINERS | _ARTICLES or _is_role(after[lead])
             ):
                 lead += 1
             named = []
@@ -491,7 +493,8 @@ def speaker_in_head(head: str) -> tuple[list[str], bool]:
                 break
             run.insert(0, w)
         opener = words[: len(words) - 1 - len(run)]
-        if opener and not all(x.lower() in _DETERMINERS or _is_role(x) for x in opener):
+        described = all(x.lower() in _DETERMINERS or _is_role(x) for x in opener)
+        if opener and not described and (len(run) < 2 or opener[-1].lower() in _PREPOSITIONS):
             return [], False  # "Tym razem jednak na Twitterze:": not a speaker's name
         return clean_speaker(run[-5:]), False
     if len(words) >= 3 and words[-1] == "," and words[0].lower() in _WEAK_ACCORDING:
