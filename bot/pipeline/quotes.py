@@ -277,7 +277,7 @@ _PREPOSITIONS = word_set(
     in on at to after before during about of for from with into by
     im am zu mit nach vor bei auf aus à au aux après avant pendant dans sur avec
     en tras durante con desde sobre a dopo prima durante con su da em após durante com
-    в на у з после после перед при від до після під
+    в на у з із зі после после перед при від до після під
     v ve na po z ze se s u před při o k
     w we na po z ze przed przy o u do dla podczas
     """

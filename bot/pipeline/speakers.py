@@ -24,10 +24,11 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from bot.pipeline.cues import PRONOUNS, ROLE_NOUNS
+from bot.pipeline.cues import FUNCTION_WORDS, PRONOUNS, ROLE_NOUNS
 from bot.pipeline.names import name_tokens, same_speaker
 from bot.pipeline.quotes import (
     _ABBREVIATIONS,
+    _PREPOSITIONS,
     _SENTENCE_END,
     _TOKEN,
     HEAD_CHARS,
@@ -247,6 +248,10 @@ def _note_mentions(text: str, outer: list[tuple[int, int]], state: _State) -> No
         if run:
             name = " ".join(w for _, w in run)
             titled = run[0][1].rstrip(".").lower() in _TITLES or before_run.lower() in ROLE_NOUNS
+            low = word.lower()
+            # a titled name counts as the one a pronoun means when it acts: "Senator
+            # Harry Reid spoke", not "the policy of president Bauzà, he said"
+            titled = titled and word[:1].islower() and low not in _PREPOSITIONS | FUNCTION_WORDS
             subject = (
                 before_run in ".!?"
                 and word[:1].islower()
