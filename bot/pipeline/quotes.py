@@ -286,7 +286,10 @@ _PREPOSITIONS = word_set(
 
 def _is_role(word: str) -> bool:
     low = word.lower()
-    return low in ROLE_NOUNS or any(part in ROLE_NOUNS for part in low.split("-"))
+    if low in ROLE_NOUNS or any(part in ROLE_NOUNS for part in low.split("-")):
+        return True
+    # inflected: "premiera", "ministra", "министра", "prezydenta"
+    return any(len(low) - cut >= 5 and low[:-cut] in ROLE_NOUNS for cut in (1, 2, 3))
 
 
 def _is_abbreviation(word: str) -> bool:
@@ -516,6 +519,11 @@ def sentence_speaker(sentence: str) -> Speaker | None:
             return Speaker(" ".join(subject)) if subject else None
         if not is_cue(w, words[k - 1] if k else ""):
             continue
+        if k and words[k - 1] in ",-–—":
+            # "…, заявил министр Чед Вульф", "… - powiedział polski premier": inverted
+            subject = _subject_after(words[k + 1 :])
+            if subject:
+                return Speaker(" ".join(subject))
         subject = _subject_of_cue(words, k)
         return Speaker(" ".join(subject)) if subject else None
     return None
