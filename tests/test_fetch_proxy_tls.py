@@ -18,10 +18,14 @@ import trustme
 from bot.config import Settings, load_settings
 from bot.errors import BlockedAddress, ConfigError, ConnectFailed
 from bot.pipeline.fetch import SafeFetcher, trust_context
+from tests import test_fetch
 from tests.servers.article_server import ARTICLE_HTML, ArticleServer
 from tests.servers.proxy_server import ProxyServer
 from tests.test_fetch import FakeResolver, make_fetcher
 
+# The article server on 127.0.0.2 and a fetcher allowed to reach it, as in test_fetch.
+server = test_fetch.server
+fetcher = test_fetch.fetcher
 PAGE = "/pages/fetch_article.html"
 RESOLVER_TABLE = {"articles.test": [["127.0.0.2"]], "other.test": [["127.0.0.2"]]}
 
@@ -63,16 +67,16 @@ async def test_a_private_ca_is_trusted_through_the_setting(
         fetch_allowed_private_hosts="127.0.0.2",
         fetch_ca_bundle=str(ca_bundle),
     )
-    fetcher = SafeFetcher.from_settings(settings, resolver=FakeResolver(RESOLVER_TABLE))
+    f = SafeFetcher.from_settings(settings, resolver=FakeResolver(RESOLVER_TABLE))
     try:
-        page = await fetcher.fetch(f"https://articles.test:{tls_server.port}{PAGE}")
+        page = await f.fetch(f"https://articles.test:{tls_server.port}{PAGE}")
         assert page.status == 200
         assert b"Fetcher fixture" in page.body
         # Still verified against the name: the same CA's certificate for another name fails.
         with pytest.raises(ConnectFailed, match="certificate"):
-            await fetcher.fetch(f"https://other.test:{tls_server.port}{PAGE}")
+            await f.fetch(f"https://other.test:{tls_server.port}{PAGE}")
     finally:
-        await fetcher.aclose()
+        await f.aclose()
     assert tls_server.hits[PAGE] == 1
 
 
@@ -187,15 +191,3 @@ async def test_zstd_pages_are_decoded(server: ArticleServer, fetcher: SafeFetche
     for encoding in ("zstd", "gzip,zstd", "zstd,br"):
         page = await fetcher.fetch(server.url(f"/compressed?encoding={encoding}"))
         assert page.body == ARTICLE_HTML, encoding
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[ArticleServer]:
-    async with ArticleServer(host="127.0.0.2") as srv:
-        yield srv
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[SafeFetcher]:
-    async with make_fetcher(timeout_s=10) as f:
-        yield f

@@ -273,6 +273,8 @@ class SafeFetcher:
             raise _too_large(self.max_bytes)
         try:
             page.body = await self._read_body(response, headers.get("content-encoding", ""))
+        except httpx2.TimeoutException:
+            raise  # the caller reports the deadline
         except httpx2.TransportError as exc:
             raise _transport_failed(response.request.url.host, exc) from None
         if sniff:
