@@ -166,7 +166,7 @@ def test_atom_03_and_html_titles() -> None:
 
 def test_entities_are_refused_even_where_expat_cannot_read_the_encoding() -> None:
     prolog = (
-        '<?xml version="1.0" encoding="Shift_JIS"?>'
+        '<?xml version="1.0" encoding="Shift_JIS"?><!-- <a href="x"> -->'
         '<!DOCTYPE rss [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>'
     )
     with pytest.raises(FeedError, match="entities"):

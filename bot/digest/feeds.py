@@ -146,10 +146,9 @@ class _RootWatcher:
         return None
 
 
-_PROLOG_END = re.compile(rb"<[A-Za-z_]")
 # An external DTD subset alone (RSS 0.91's PUBLIC Netscape DTD) is harmless: expat never
 # loads it and feedparser drops the DOCTYPE. Entity declarations are what we refuse.
-_DANGEROUS_PROLOG = re.compile(r"<!ENTITY", re.IGNORECASE)
+_ENTITY_DECLARATION = re.compile(r"<!ENTITY", re.IGNORECASE)
 _DECLARED_ENCODING = re.compile(rb"""^<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
 
 
@@ -166,14 +165,15 @@ def _refuse_entity_declarations(body: bytes) -> None:
     except DefusedXmlException:
         raise FeedError(_ENTITY_REFUSAL) from None
     except (ParseError, ValueError):
-        pass  # broken XML, or an encoding expat lacks (Shift_JIS): check the prolog as text
-    head = body[: _PROLOG_END.search(body).start() if _PROLOG_END.search(body) else len(body)]
-    match = _DECLARED_ENCODING.match(head)
+        pass  # broken XML, or an encoding expat lacks (Shift_JIS): look for them as text
+    # The whole document, not just up to the first tag: a comment can hide "<a" before
+    # the DOCTYPE. A false alarm costs one broken feed; a miss is what we guard against.
+    match = _DECLARED_ENCODING.match(body)
     try:
-        text = head.decode(match.group(1).decode() if match else "utf-8", errors="replace")
+        text = body.decode(match.group(1).decode() if match else "utf-8", errors="replace")
     except LookupError:
-        text = head.decode("utf-8", errors="replace")
-    if _DANGEROUS_PROLOG.search(text) or _DANGEROUS_PROLOG.search(head.decode("latin-1")):
+        text = body.decode("utf-8", errors="replace")
+    if _ENTITY_DECLARATION.search(text) or _ENTITY_DECLARATION.search(body.decode("latin-1")):
         raise FeedError(_ENTITY_REFUSAL)
 
 
