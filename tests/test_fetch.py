@@ -542,7 +542,7 @@ def test_article_server_runs_in_a_thread_for_sync_callers() -> None:
         httpx.get(base + "/pages/fetch_article.html", trust_env=False)
 
 
-# --- the wire: what goes out, and the responses h11 must cope with -------------------------
+# --- the wire: what goes out, and the responses the client must cope with ------------------
 
 
 class RawServer:
