@@ -1,9 +1,9 @@
-"""ChatClient's own HTTP path (``AsyncOpenAI.post`` over ``AiohttpTransport``) over loopback.
+"""ChatClient on the stock SDK (``chat.completions.create`` over httpx2), over loopback.
 
-The client skips ``chat.completions.create`` and the SDK's httpx2 stack to save CPU;
-these tests pin that nothing a server sees or a user is told changed: the same
-request bytes and headers as ``create``, timeouts, the unreachable-vs-slow wording,
-odd answers (gzip, no usage, unreadable), env proxies, and a closed session.
+What a server sees and what a user is told: the same request as a plain
+``create`` call, settings' timeouts and retries, the unreachable-vs-slow
+wording, odd answers (gzip, no usage, unreadable), env proxies (the SDK's
+own behaviour), closing, Azure deployments and LLM_EXTRA_HEADERS.
 """
 
 from __future__ import annotations
@@ -14,17 +14,19 @@ import gzip
 import json
 import warnings
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
 from aiohttp import web
 
-from bot.errors import LLMBadOutput, LLMUnavailable
+from bot.config import load_settings
+from bot.errors import ConfigError, LLMBadOutput, LLMUnavailable
 from bot.llm.client import ChatClient
 from bot.llm.schema import SCHEMA_NAME, answer_json_schema, parse_answer
 from bot.llm.tokens import estimate_chat_tokens, estimate_tokens
-from tests.servers.chat_server import ChatServer, Drop, Hang, Reply
+from tests.servers.chat_server import ChatServer, Drop, Hang, Reply, Status
 from tests.servers.loopback import LoopbackServer
 from tests.test_llm_client import GOOD
 
@@ -251,10 +253,10 @@ async def test_keep_alive_reuses_one_connection_and_aclose_closes_it(
         warnings.simplefilter("always")
         await client.aclose()
         del client
-        gc.collect()  # an unclosed aiohttp session would complain here
+        gc.collect()  # an unclosed client would complain here
     unclosed = [str(w.message) for w in caught if "nclosed" in str(w.message)]
     assert unclosed == []
-    assert "Unclosed" not in caplog.text  # aiohttp also reports it through the loop
+    assert "Unclosed" not in caplog.text
     for _ in range(200):  # the server notices the close on its next loop turns
         if not open_connections(server):
             break
@@ -272,3 +274,75 @@ def open_connections(server: ChatServer) -> list[Any]:
     runner = server._runner  # the test server's own aiohttp runner
     assert runner is not None and runner.server is not None
     return runner.server.connections
+
+
+# --- settings: retries, timeouts, Azure, extra headers --------------------------------------
+
+
+async def test_retries_come_from_the_settings(server: ChatServer) -> None:
+    server.script([Status(503, retry_after=0.01)] * 3 + [Reply(GOOD)])
+    settings = load_settings(
+        None, openai_base_url=server.base_url, llm_max_retries=3, llm_timeout_s=5
+    )
+    client = ChatClient.from_settings(settings)
+    result = await ask(client)
+    assert result.data == GOOD
+    assert len(server.requests) == 4  # the SDK's own retry loop: one try plus three retries
+    await client.aclose()
+
+
+async def test_extra_headers_go_with_every_request(server: ChatServer) -> None:
+    server.script([Reply(GOOD)])
+    settings = load_settings(
+        None,
+        openai_base_url=server.base_url,
+        openai_api_key=KEY,
+        llm_extra_headers='{"X-Gateway-Key": "gw-secret-42", "X-Team": "news"}',
+    )
+    client = ChatClient.from_settings(settings)
+    await ask(client)
+    headers = {name.lower(): value for name, value in server.requests[0].headers.items()}
+    assert headers["x-gateway-key"] == "gw-secret-42"
+    assert headers["x-team"] == "news"
+    assert headers["authorization"] == f"Bearer {KEY}"
+    assert "gw-secret-42" in settings.secrets()  # redacted from logs like a key
+    await client.aclose()
+
+
+@pytest.mark.parametrize(
+    "raw", ["not json", "[1, 2]", '{"Bad Name": "x"}', '{"X-A": 3}', '{"X-A": "a\\r\\nb"}']
+)
+def test_bad_extra_headers_fail_at_start(raw: str) -> None:
+    with pytest.raises(ConfigError, match="LLM_EXTRA_HEADERS"):
+        load_settings(None, llm_extra_headers=raw)
+
+
+async def test_azure_deployment_is_called_with_its_api_version_and_key(
+    server: ChatServer,
+) -> None:
+    server.script([Reply(GOOD)])
+    settings = load_settings(
+        None,
+        azure_openai_endpoint=server.root_url,
+        azure_openai_api_key="azure-key-0123",
+        azure_openai_api_version="2024-10-21",
+        azure_openai_deployment="briefs-gpt4o",
+        llm_max_retries=0,
+    )
+    assert settings.llm_enabled
+    client = ChatClient.from_settings(settings)
+    result = await ask(client)
+    assert result.data == GOOD
+    (request,) = server.requests
+    assert request.path == "/openai/deployments/briefs-gpt4o/chat/completions"
+    assert request.query == {"api-version": "2024-10-21"}
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    assert headers["api-key"] == "azure-key-0123"
+    assert "authorization" not in headers
+    await client.aclose()
+
+
+def test_the_model_client_uses_no_private_sdk_api() -> None:
+    source = (Path(__file__).resolve().parent.parent / "bot" / "llm" / "client.py").read_text()
+    assert "._sdk.post(" not in source and "http_client=" not in source
+    assert "chat.completions.create(" in source
