@@ -67,7 +67,7 @@ def test_summarize_json_has_the_contract_fields(server: ArticleServer, tmp_path:
     brief = json.loads(result.stdout)
     assert set(brief) == {
         "url", "canonical_url", "title", "site", "author", "published", "language", "mode",
-        "summary", "claims", "stats", "warnings",
+        "summary", "claims", "stats", "warnings", "image", "kind", "thread",
     }  # fmt: skip
     assert brief["mode"] == "extractive"
     assert set(brief["stats"]) == {

@@ -3,6 +3,11 @@
 Conservative on purpose: a real article that merely mentions cookies or subscriptions
 must pass. A page is refused only when its text is short *and* dominated by the
 wall's own language, or when there is next to nothing to read.
+
+Length is counted in words where words are separated by spaces, and by characters
+where they are not (Chinese, Japanese, Thai, ...): a well-extracted Chinese article
+is a handful of space-separated "words". A short post that names its title and
+author is a post, not an empty page, and needs less text.
 """
 
 from __future__ import annotations
@@ -13,6 +18,15 @@ from bot.errors import ConsentWall, EmptyPage, Paywall
 from bot.pipeline.models import Article
 
 MIN_WORDS = 40
+# A short post with a title and a byline: enough text for a sentence or two.
+MIN_SHORT_POST_WORDS = 12
+# Scripts written without spaces: this many characters count as one word (about a
+# word's length in Chinese; Japanese and Thai words run a little longer).
+CHARS_PER_WORD = 2
+_UNSPACED = re.compile(
+    "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf"
+    "\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]"
+)
 # Above this many words a page is an article whatever phrases it contains.
 WALL_MAX_WORDS = 400
 TEASER_MAX_WORDS = 250
@@ -54,20 +68,34 @@ def check_article(article: Article, page_text_hint: str | None = None) -> None:
     extractor saw); it only strengthens the consent/paywall diagnosis, never a pass.
     """
     text = article.text or ""
-    words = text.split()
-    count = len(words)
+    count = word_count(text)
     hint = page_text_hint or ""
     if count <= WALL_MAX_WORDS and _is_consent_wall(text, count):
         raise ConsentWall()
     if count <= TEASER_MAX_WORDS and _PAYWALL_PHRASES.search(text):
         raise Paywall()
-    if count < MIN_WORDS:
+    if count < _minimum(article):
         # an empty extraction from a page that is all consent or paywall language
         if hint and _is_consent_wall(hint, len(hint.split())):
             raise ConsentWall()
         if hint and _PAYWALL_PHRASES.search(hint) and len(hint.split()) <= TEASER_MAX_WORDS * 2:
             raise Paywall()
         raise EmptyPage()
+
+
+def word_count(text: str) -> int:
+    """Words of spaced scripts plus characters of unspaced ones, ``CHARS_PER_WORD`` a word."""
+    unspaced = len(_UNSPACED.findall(text))
+    if not unspaced:
+        return len(text.split())
+    spaced = sum(1 for token in text.split() if not _UNSPACED.search(token))
+    return spaced + unspaced // CHARS_PER_WORD
+
+
+def _minimum(article: Article) -> int:
+    if article.title.strip() and article.author.strip():
+        return MIN_SHORT_POST_WORDS
+    return MIN_WORDS
 
 
 def _is_consent_wall(text: str, word_count: int) -> bool:

@@ -37,7 +37,9 @@ from pathlib import Path
 
 from bot.errors import BudgetExhausted, LinkbriefError, LLMError
 from bot.pipeline.contracts import BriefCache, Fetcher, PipelineObserver, Summarizer, TokenBudget
+from bot.pipeline.discussion import thread_points
 from bot.pipeline.extract import extract_article, extract_file
+from bot.pipeline.follow import follow
 from bot.pipeline.models import Article, Brief, BriefStats, Draft
 from bot.pipeline.urls import canonical_url
 from bot.pipeline.verify import clean_summary, verify_draft
@@ -252,8 +254,11 @@ class BriefService:
         page = await self._fetcher.fetch(url)
         self._observer.fetched(body_bytes=len(page.body), seconds=time.perf_counter() - started)
         if len(page.body) <= INLINE_EXTRACT_BYTES:
-            return extract_article(page)
-        return await asyncio.to_thread(extract_article, page)
+            article = extract_article(page)
+        else:
+            article = await asyncio.to_thread(extract_article, page)
+        # issue 20: a thread's linked article, a video's captions (same fetcher, same guard)
+        return await follow(article, self._fetcher, extract_article)
 
     async def brief_article(self, article: Article, *, budget: TokenBudget | None = None) -> Brief:
         """Summarize, fall back if the model fails, verify, and assemble the brief.
@@ -295,7 +300,11 @@ class BriefService:
                 prompt_tokens=draft.prompt_tokens,
                 completion_tokens=draft.completion_tokens,
             ),
-            warnings=list(draft.warnings),
+            warnings=[*article.notes, *draft.warnings],
+            # issue 20: thumbnail, page kind, "What the thread says"
+            image=article.image,
+            kind=article.kind,
+            thread=thread_points(article.comments),
         )
         if self.on_brief is not None:
             result = self.on_brief(brief, time.perf_counter() - started)
