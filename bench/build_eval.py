@@ -15,8 +15,9 @@ Split, decided once by a hash of the page id (never by how an extractor scores):
 CleanEval stored each page inside ``<text id="URL" title="TITLE" encoding="...">`` in
 place of its ``<html><head>...<body>``; that wrapper is put back to an ordinary
 ``<html><head><title>TITLE</title></head><body>`` (the same for every extractor: some
-find no body at all in the stored form). Pages whose gold text has fewer than ``MIN_GOLD_WORDS`` words are left out of both:
-with almost nothing to find, a 4-gram score says nothing.
+find no body at all in the stored form). Pages whose gold text has fewer than
+``MIN_GOLD_WORDS`` words are left out of both: with almost nothing to find, a 4-gram
+score says nothing.
 
     python bench/build_eval.py /path/to/html-cleaning-dataset-merged
 """

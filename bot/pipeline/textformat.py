@@ -39,6 +39,12 @@ class BodyText:
     links: list[str] = field(default_factory=list)
 
 
+# share of a table row's text inside links above which the row is navigation
+_LINKED_ROW = 0.5
+# a list whose items are (nearly) all links is a menu or a list of other pages
+_LINKED_LIST = 0.8
+
+
 def body_to_text(body: _Element | None, base_url: str, title: str = "") -> BodyText:
     """Render the extracted body; collect the absolute http(s) links found inside it.
 
@@ -100,7 +106,7 @@ def _render_block(elem: _Element, out: list[_Block], links: list[str], base: str
             out.append(_Block("quote", text))
     elif tag == "list":
         text = "\n".join(_list_lines(elem, links, 0))
-        if text:
+        if text and _link_share(elem, _clean("".join(elem.itertext()))) < _LINKED_LIST:
             out.append(_Block("list", text))
     elif tag == "table":
         text = _render_table(elem, links)
@@ -175,8 +181,10 @@ def _render_table(elem: _Element, links: list[str]) -> str:
         cells = [
             _inline(cell, links).replace("\n", " ").strip() for cell in row if cell.tag == "cell"
         ]
-        if any(cells):
-            rows.append(" | ".join(cells))
+        text = " | ".join(cells)
+        # a row that is mostly links is a layout table's menu or a list of other pages
+        if any(cells) and _link_share(row, text.replace(" | ", "")) < _LINKED_ROW:
+            rows.append(text)
     return "\n".join(rows)
 
 
