@@ -95,3 +95,34 @@ def test_caption_xml_is_read_without_entities_or_network() -> None:
     text = captions_text(track)
     assert "it's" in text and "root:" not in text
     assert captions_text(b"not xml") == ""
+
+
+def test_an_old_reddit_thread_is_read_with_top_level_comments_apart_from_replies() -> None:
+    def thing(author: str, text: str, replies: str = "") -> str:
+        return (
+            f'<div class="thing id-t1_{author} comment" data-author="{author}">'
+            f'<div class="entry unvoted"><form class="usertext"><div class="usertext-body">'
+            f'<div class="md"><p>{text}</p></div></div></form></div>'
+            f'<div class="child"><div class="sitetable listing">{replies}</div></div></div>'
+        )
+
+    reply = thing("carol", "I disagree with that completely, the numbers say otherwise.")
+    html = (
+        '<html><body><div id="siteTable" class="sitetable linklisting">'
+        '<div class="thing id-t3_x link" data-author="op" data-url="https://news.example/story">'
+        '<div class="entry"><p class="title"><a class="title" href="https://news.example/story">'
+        "Water board replaces lead lines</a></p></div></div></div>"
+        '<div class="commentarea"><div class="sitetable nestedlisting">'
+        + thing("alice", "This is the first real progress on lead pipes in a decade here.", reply)
+        + thing("bob", "The bill increase will hurt people on fixed incomes the most.")
+        + "</div></div></body></html>"
+    )
+    article = extract_html(html, "https://old.reddit.com/r/x/comments/abc/water/")
+    assert article.kind == "discussion"
+    assert article.linked_url == "https://news.example/story"
+    assert article.title == "Water board replaces lead lines"
+    assert [(c.author, c.depth) for c in article.comments] == [
+        ("alice", 0),
+        ("carol", 1),
+        ("bob", 0),
+    ]

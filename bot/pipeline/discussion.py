@@ -230,15 +230,12 @@ def _old_reddit(tree: HtmlElement, link: HtmlElement, url: str) -> Thread:
     )
     for comment in _OLD_REDDIT_COMMENTS(tree)[:MAX_COMMENTS]:
         bodies = _OLD_REDDIT_TEXT(comment)
-        depth = len(list(comment.iterancestors("div"))) // 3  # nesting, only 0 matters
-        top = not any("comment" in (a.get("class") or "") for a in comment.iterancestors("div"))
         text = _text(bodies[0]) if bodies else ""
+        # a reply sits inside its parent comment's "thing comment" div
+        nested = any(
+            "comment" in (a.get("class") or "").split() for a in comment.iterancestors("div")
+        )
         if text:
-            thread.comments.append(
-                Comment(
-                    author=comment.get("data-author", ""),
-                    text=text,
-                    depth=0 if top else max(1, depth),
-                )
-            )
+            author = comment.get("data-author", "")
+            thread.comments.append(Comment(author=author, text=text, depth=1 if nested else 0))
     return thread
