@@ -23,7 +23,7 @@ from bot.pipeline.cleanup import prepare_tree
 from bot.pipeline.extract_meta import PageMetadata, read_metadata
 from bot.pipeline.models import Article, FetchedPage
 from bot.pipeline.normalize import strip_invisible
-from bot.pipeline.page_kinds import read_special_page
+from bot.pipeline.page_kinds import may_be_special, read_special_page
 from bot.pipeline.quality import MIN_WORDS, check_article, word_count
 from bot.pipeline.rendered import fallback_text, read_page_data
 from bot.pipeline.textformat import BodyText, body_to_text
@@ -98,10 +98,10 @@ def extract_html(html: str | bytes, url: str) -> Article:
         return Article(url=url, canonical_url=url, text="")
     page_words = _page_words(tree)
     meta = read_metadata(tree, url)
-    special = read_special_page(tree, url, meta, page_words)
+    special = read_special_page(tree, url, meta, page_words) if may_be_special(html) else None
     if special is not None:
         return special
-    data = read_page_data(tree)  # before trafilatura drops the scripts
+    data = read_page_data(tree, html)  # before trafilatura drops the scripts
     prepare_tree(tree)
     rendered = _trafilatura(tree, url, meta.title, favor_precision=True)
     if _dropped_most(rendered.text, page_words):

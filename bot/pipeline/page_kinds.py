@@ -17,8 +17,19 @@ from bot.pipeline.models import Article
 from bot.pipeline.normalize import strip_invisible
 from bot.pipeline.video import FROM_DESCRIPTION, read_video
 
+# Markers one of the readers needs; a substring search of the raw page is far cheaper
+# than any walk of the tree, and most pages have none of them.
+_MARKERS = ("fatitem", "shreddit-post", "data-author", "ytInitialPlayerResponse")
+_MARKER_BYTES = tuple(marker.encode() for marker in _MARKERS)
 THREAD_NOTE = "A {site} thread: the brief covers the linked article and what the thread says."
 THREAD_ONLY_NOTE = "A {site} thread with no linked article: the brief is from the thread itself."
+
+
+def may_be_special(html: str | bytes) -> bool:
+    """Whether the raw page carries a marker of a thread or video page."""
+    if isinstance(html, bytes):
+        return any(marker in html for marker in _MARKER_BYTES)
+    return any(marker in html for marker in _MARKERS)
 
 
 def read_special_page(

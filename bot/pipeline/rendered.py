@@ -28,8 +28,8 @@ _DATA_SCRIPTS = etree.XPath(
     "//script[@id='__NEXT_DATA__' or @id='__NUXT_DATA__' or @id='__NUXT__']/text()"
 )
 _OG_DESCRIPTION = etree.XPath(
-    "//meta[@property='og:description' or @name='description' or @name='twitter:description']"
-    "/@content"
+    "/html/head/meta[@property='og:description' or @name='description'"
+    " or @name='twitter:description']/@content"
 )
 _TAGS = re.compile(r"<[^>]{0,500}>")
 _BLOCK_TAGS = re.compile(r"</?(?:p|div|h[1-6]|li|blockquote|br)\b[^>]{0,200}>", re.IGNORECASE)
@@ -58,9 +58,14 @@ class PageData:
     description: str
 
 
-def read_page_data(tree: HtmlElement) -> PageData:
-    """The page-data scripts and the description; cheap (two XPaths), parsed only if needed."""
-    scripts = [str(s) for s in _DATA_SCRIPTS(tree)]
+def read_page_data(tree: HtmlElement, html: str | bytes) -> PageData:
+    """The page-data scripts and the description: kept aside, parsed only if needed.
+
+    Cheap on purpose, as every page pays it: the scripts are looked for only when the
+    raw page names them, and the description only in ``<head>``.
+    """
+    marked = b"__N" in html if isinstance(html, bytes) else "__N" in html
+    scripts = [str(s) for s in _DATA_SCRIPTS(tree)] if marked else []
     descriptions = [" ".join(str(d).split()) for d in _OG_DESCRIPTION(tree)]
     return PageData(scripts=scripts, description=max(descriptions, key=len, default=""))
 
