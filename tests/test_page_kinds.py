@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.app import build_app
+from bot.errors import BlockedAddress
 from bot.pipeline.follow import LINKED_UNREADABLE
 from bot.pipeline.models import Brief
 from bot.pipeline.page_kinds import THREAD_NOTE
@@ -160,3 +163,23 @@ def test_an_image_that_is_not_https_is_never_handed_to_the_platform() -> None:
         brief.image = image
         assert "accessory" not in str(render_slack(brief))
         assert "thumbnail" not in render_discord(brief)["embeds"][0]
+
+
+async def test_a_fresh_thread_with_no_comments_is_briefed_from_its_linked_article(
+    tmp_path: Path,
+) -> None:
+    async with ArticleServer(host="127.0.0.2") as srv:
+        brief = await _brief(tmp_path, srv, "/pages/hn_item_no_comments.html")
+        assert srv.hits["/pages/example_article.html"] == 1
+    assert brief.kind == "discussion"
+    assert brief.title.startswith("Is Russia pulling back")
+    assert brief.thread == []
+    assert "What the thread says" not in render_markdown(brief)
+
+
+async def test_a_fresh_thread_linking_a_blocked_address_says_why_it_cannot_be_read(
+    tmp_path: Path,
+) -> None:
+    async with ArticleServer(host="127.0.0.2") as srv:
+        with pytest.raises(BlockedAddress):
+            await _brief(tmp_path, srv, "/pages/hn_item_no_comments_blocked.html")

@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.discord_helpers import DiscordStack
 from tests.render_checks import assert_safe_discord, assert_safe_slack
 from tests.slack_helpers import SlackStack, event_body, message_event
@@ -46,8 +48,6 @@ async def test_the_discord_reply_shows_the_article_image_as_a_thumbnail(tmp_path
 
 
 def test_the_safety_checks_still_refuse_any_other_image() -> None:
-    import pytest
-
     url = "https://eastvale.example/report"
     payload = {
         "text": "t",

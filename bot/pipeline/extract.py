@@ -62,7 +62,8 @@ def extract_article(page: FetchedPage) -> Article:
         if page.charset:
             html = _decode(page.body, page.charset)
         article = extract_html(html, url)
-    check_article(article)
+    if not (article.kind == "discussion" and article.linked_url):
+        check_article(article)  # a thread's gate waits for its linked article (follow)
     return article
 
 

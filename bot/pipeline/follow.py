@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 from bot.errors import LinkbriefError
 from bot.pipeline.contracts import Fetcher
 from bot.pipeline.models import Article, FetchedPage
+from bot.pipeline.quality import check_article
 from bot.pipeline.video import CAPTIONS_UNREADABLE, FROM_CAPTIONS, captions_text
 
 log = logging.getLogger(__name__)
@@ -44,9 +45,10 @@ async def _linked_article(
     except LinkbriefError as error:
         log.info("linked article unreadable (%s): %s", error.kind, thread.linked_url)
         note = LINKED_UNREADABLE.format(reason=str(error).rstrip("."))
-        return replace(thread, notes=[*thread.notes, note])
+        return _thread_only(replace(thread, notes=[*thread.notes, note]), error)
     if linked.kind != "article":
-        return replace(thread, notes=list(thread.notes))
+        # another thread or a video: brief the thread rather than follow links further
+        return _thread_only(thread, None)
     # The brief is of the shared link (the thread), its text the linked article's.
     return replace(
         linked,
@@ -60,6 +62,19 @@ async def _linked_article(
         linked_url=thread.linked_url,
         links=[*linked.links, thread.linked_url],
     )
+
+
+def _thread_only(thread: Article, error: LinkbriefError | None) -> Article:
+    """The thread briefed on its own: gated like any article. With next to no text of
+    its own (a fresh link with no comments yet), the linked article's error is the
+    clearer thing to tell the reader."""
+    try:
+        check_article(thread)
+    except LinkbriefError:
+        if error is not None:
+            raise error from None
+        raise
+    return thread
 
 
 async def _with_captions(video: Article, fetcher: Fetcher) -> Article:
