@@ -11,8 +11,9 @@ from bot.errors import EmptyPage, TooLarge
 from bot.pipeline.discussion import verify_point
 from bot.pipeline.extract import extract_file, extract_html
 from bot.pipeline.models import Article, Comment, ThreadPoint
-from bot.pipeline.quality import MIN_WORDS, check_article, word_count
+from bot.pipeline.quality import MIN_WORDS, check_article
 from bot.pipeline.video import captions_text
+from bot.pipeline.wordcount import word_count
 from tests.servers.article_server import PAGES_DIR as PAGES
 
 
@@ -126,3 +127,10 @@ def test_an_old_reddit_thread_is_read_with_top_level_comments_apart_from_replies
         ("carol", 1),
         ("bob", 0),
     ]
+
+
+def test_a_chinese_page_reports_its_size_in_the_same_units() -> None:
+    article = extract_file(PAGES / "chinese_article.html")
+    # counted by characters on both sides: the page and the article kept from it
+    assert article.article_words == word_count(article.text) > 50
+    assert 0 <= article.reduced_by_pct < 50

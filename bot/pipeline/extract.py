@@ -24,9 +24,10 @@ from bot.pipeline.extract_meta import PageMetadata, read_metadata
 from bot.pipeline.models import Article, FetchedPage
 from bot.pipeline.normalize import strip_invisible
 from bot.pipeline.page_kinds import may_be_special, read_special_page
-from bot.pipeline.quality import MIN_WORDS, check_article, word_count
+from bot.pipeline.quality import MIN_WORDS, check_article
 from bot.pipeline.rendered import fallback_text, read_page_data
 from bot.pipeline.textformat import BodyText, body_to_text
+from bot.pipeline.wordcount import has_unspaced, word_count
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/xml", "text/xml"})
 PDF_TYPES = frozenset({"application/pdf", "application/x-pdf"})
@@ -97,7 +98,7 @@ def extract_html(html: str | bytes, url: str) -> Article:
     tree = _parse(html)
     if tree is None:
         return Article(url=url, canonical_url=url, text="")
-    page_words = _page_words(tree)
+    page_words, page_text = _page_words(tree)
     meta = read_metadata(tree, url)
     special = read_special_page(tree, url, meta, page_words) if may_be_special(html) else None
     if special is not None:
@@ -121,6 +122,8 @@ def extract_html(html: str | bytes, url: str) -> Article:
         fallback, note = fallback_text(meta.ld_body, data)
         if word_count(fallback) > word_count(text):
             text, links, notes = fallback, [], [note]
+    if has_unspaced(text):
+        page_words = word_count(page_text)  # Chinese, Japanese, Thai: counted alike
     article = _article(url, meta, text, page_words, links, "html")
     article.notes = notes
     return article
@@ -222,7 +225,7 @@ def _article(
         published=meta.published,
         language=meta.language,
         source_format=source_format,  # type: ignore[arg-type]
-        page_words=max(page_words, len(text.split())),
+        page_words=max(page_words, word_count(text)),
         links=links,
         image=meta.image,
     )
@@ -237,13 +240,16 @@ def _parse(html: str | bytes) -> HtmlElement | None:
         return None
 
 
-def _page_words(tree: HtmlElement) -> int:
+def _page_words(tree: HtmlElement) -> tuple[int, str]:
+    """Words a reader sees on the whole page, and the body's text (kept for the rare page
+    in an unspaced script, where the count is redone by characters)."""
     body = tree.find("body")
     if body is None:
-        return 0
+        return 0, ""
     # one C-level text_content() is several times cheaper than an XPath over every node
+    text = body.text_content()
     hidden = sum(len(chunk.split()) for chunk in _HIDDEN_TEXT(tree))
-    return max(0, len(body.text_content().split()) - hidden)
+    return max(0, len(text.split()) - hidden), text
 
 
 def _decode(data: bytes, charset: str | None) -> str:

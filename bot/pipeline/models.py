@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from bot.pipeline.wordcount import word_count
+
 ClaimKind = Literal["fact", "claim", "assessment", "opinion"]
 Mode = Literal["llm", "extractive"]
 
@@ -72,7 +74,7 @@ class Article:
 
     @property
     def article_words(self) -> int:
-        return len(self.text.split())
+        return word_count(self.text)
 
     @property
     def reduced_by_pct(self) -> int:

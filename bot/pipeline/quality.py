@@ -16,17 +16,11 @@ import re
 
 from bot.errors import ConsentWall, EmptyPage, Paywall
 from bot.pipeline.models import Article
+from bot.pipeline.wordcount import word_count
 
 MIN_WORDS = 40
 # A short post with a title and a byline: enough text for a sentence or two.
 MIN_SHORT_POST_WORDS = 12
-# Scripts written without spaces: this many characters count as one word (about a
-# word's length in Chinese; Japanese and Thai words run a little longer).
-CHARS_PER_WORD = 2
-_UNSPACED = re.compile(
-    "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf"
-    "\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]"
-)
 # Above this many words a page is an article whatever phrases it contains.
 WALL_MAX_WORDS = 400
 TEASER_MAX_WORDS = 250
@@ -83,30 +77,21 @@ def check_article(article: Article, page_text_hint: str | None = None) -> None:
         raise EmptyPage()
 
 
-def word_count(text: str) -> int:
-    """Words of spaced scripts plus characters of unspaced ones, ``CHARS_PER_WORD`` a word."""
-    unspaced = len(_UNSPACED.findall(text))
-    if not unspaced:
-        return len(text.split())
-    spaced = sum(1 for token in text.split() if not _UNSPACED.search(token))
-    return spaced + unspaced // CHARS_PER_WORD
-
-
 def _minimum(article: Article) -> int:
     if article.title.strip() and article.author.strip():
         return MIN_SHORT_POST_WORDS
     return MIN_WORDS
 
 
-def _is_consent_wall(text: str, word_count: int) -> bool:
+def _is_consent_wall(text: str, count: int) -> bool:
     """Mostly consent language: several of the wall's own buttons and phrases, and consent
     terms dense for the length. An article *about* cookie rules quotes one or two such
     phrases, not three distinct ones in a few hundred words."""
-    if word_count == 0:
+    if count == 0:
         return False
     actions = {match.lower() for match in _CONSENT_ACTIONS.findall(text)}
     if len(actions) < MIN_DISTINCT_ACTIONS:
         return False
     hits = len(_CONSENT_PHRASES.findall(text))
     # roughly one consent term per 25 words of text; at least four in all
-    return hits >= 4 and hits * 25 >= word_count
+    return hits >= 4 and hits * 25 >= count
