@@ -134,3 +134,21 @@ def test_a_chinese_page_reports_its_size_in_the_same_units() -> None:
     # counted by characters on both sides: the page and the article kept from it
     assert article.article_words == word_count(article.text) > 50
     assert 0 <= article.reduced_by_pct < 50
+
+
+def test_a_table_row_of_links_is_navigation_and_its_links_are_not_the_articles() -> None:
+    from lxml import etree
+
+    from bot.pipeline.textformat import body_to_text
+
+    body = etree.fromstring(
+        "<body><table>"
+        '<row><cell><ref target="https://site.example/">Home</ref></cell>'
+        '<cell><ref target="https://site.example/news">News</ref></cell></row>'
+        "<row><cell>The water board met on Tuesday.</cell>"
+        '<cell>It voted 5 to 2, <ref target="https://site.example/minutes">minutes</ref>.</cell>'
+        "</row></table></body>"
+    )
+    rendered = body_to_text(body, "https://site.example/story")
+    assert "Home" not in rendered.text and "The water board met" in rendered.text
+    assert rendered.links == ["https://site.example/minutes"]

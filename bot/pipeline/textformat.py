@@ -41,8 +41,6 @@ class BodyText:
 
 # share of a table row's text inside links above which the row is navigation
 _LINKED_ROW = 0.5
-# a list whose items are (nearly) all links is a menu or a list of other pages
-_LINKED_LIST = 0.8
 
 
 def body_to_text(body: _Element | None, base_url: str, title: str = "") -> BodyText:
@@ -106,7 +104,7 @@ def _render_block(elem: _Element, out: list[_Block], links: list[str], base: str
             out.append(_Block("quote", text))
     elif tag == "list":
         text = "\n".join(_list_lines(elem, links, 0))
-        if text and _link_share(elem, _clean("".join(elem.itertext()))) < _LINKED_LIST:
+        if text:
             out.append(_Block("list", text))
     elif tag == "table":
         text = _render_table(elem, links)
@@ -178,13 +176,18 @@ def _list_lines(elem: _Element, links: list[str], depth: int) -> list[str]:
 def _render_table(elem: _Element, links: list[str]) -> str:
     rows = []
     for row in elem.iter("row"):
+        row_links: list[str] = []
         cells = [
-            _inline(cell, links).replace("\n", " ").strip() for cell in row if cell.tag == "cell"
+            _inline(cell, row_links).replace("\n", " ").strip()
+            for cell in row
+            if cell.tag == "cell"
         ]
         text = " | ".join(cells)
-        # a row that is mostly links is a layout table's menu or a list of other pages
+        # a row that is mostly links is a layout table's menu or a list of other pages:
+        # neither its text nor its links are the article's
         if any(cells) and _link_share(row, text.replace(" | ", "")) < _LINKED_ROW:
             rows.append(text)
+            links.extend(row_links)
     return "\n".join(rows)
 
 
