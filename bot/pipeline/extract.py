@@ -20,6 +20,7 @@ from trafilatura.utils import load_html
 
 from bot.errors import EmptyPage, UnsupportedFile
 from bot.pipeline.cleanup import prepare_tree
+from bot.pipeline.decoding import decode_text
 from bot.pipeline.extract_meta import PageMetadata, read_metadata
 from bot.pipeline.models import Article, FetchedPage
 from bot.pipeline.normalize import strip_invisible
@@ -196,13 +197,7 @@ def _page_words(tree: HtmlElement) -> int:
 
 
 def _decode(data: bytes, charset: str | None) -> str:
-    for encoding in (charset, "utf-8"):
-        if encoding:
-            try:
-                return data.decode(encoding)
-            except (LookupError, UnicodeDecodeError):
-                continue
-    return data.decode("cp1252", errors="replace")
+    return decode_text(data, charset)  # only web charsets; never raises (charset=undefined)
 
 
 def _normalise_lines(text: str) -> str:
