@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     fetch_max_bytes: int = Field(5_000_000, ge=10_000)
     fetch_max_redirects: int = Field(5, ge=0, le=20)
     fetch_user_agent: str = "linkbrief/0.1 (+https://github.com/linkbrief/linkbrief)"
+    # Extraction (HTML and PDF) runs in worker processes; a job past this is killed.
+    extract_timeout_s: float = Field(20.0, gt=0, le=300)
+    extract_workers: int = Field(0, ge=0, le=32)  # 0 = one per core, 2 to 4
 
     # --- Chat behaviour --------------------------------------------------
     max_links_per_message: int = Field(3, ge=1, le=20)

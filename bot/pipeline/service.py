@@ -37,10 +37,10 @@ from pathlib import Path
 
 from bot.errors import BudgetExhausted, LinkbriefError, LLMError
 from bot.pipeline.contracts import BriefCache, Fetcher, PipelineObserver, Summarizer, TokenBudget
-from bot.pipeline.extract import extract_article, extract_file
 from bot.pipeline.models import Article, Brief, BriefStats, Draft
 from bot.pipeline.urls import canonical_url
 from bot.pipeline.verify import clean_summary, verify_draft
+from bot.pipeline.workers import extract_file_off_loop, extract_off_loop
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +50,10 @@ MODEL_UNAVAILABLE_WARNING = (
 BUDGET_SPENT_WARNING = BudgetExhausted.default_message
 # Single-flight key suffix of budget-degraded builds (a character no canonical URL has).
 _DEGRADED = "\x00degraded"
-# CPU-bound steps run on the event loop up to these sizes, in a worker thread beyond.
-# A thread buys no parallelism under the GIL, and its hand-offs cost: with extraction
-# and verification in threads a link took ~3 ms more CPU (bench/own_work.py). Up to
-# 512 KB extraction holds the loop for 10-70 ms (eval pages: median 16 ms), well
-# inside an acknowledgement's budget; a bigger page must not stall the loop at all.
-INLINE_EXTRACT_BYTES = 512 * 1024
+# Extraction always runs in a worker process (bot/pipeline/workers.py): its cost is set
+# by a stranger's bytes (a 10 KB PDF can take seconds), so no size is safe on the loop.
+# Verification runs on the loop up to this size, in a thread beyond (a thread buys no
+# parallelism under the GIL, and its hand-offs cost ~3 ms a link: bench/own_work.py).
 INLINE_VERIFY_CHARS = 100_000
 CACHE_WRITE_DELAY_S = 0.005
 # A build's brief, and the cache write still to run after it is handed back (or None).
@@ -241,7 +239,7 @@ class BriefService:
 
     async def brief_file(self, path: Path) -> Brief:
         """A brief of a local .html/.htm/.pdf/.txt file (CLI); never cached."""
-        article = await asyncio.to_thread(extract_file, path)
+        article = await extract_file_off_loop(path)
         return await self.brief_article(article)
 
     async def article_from_url(self, url: str) -> Article:
@@ -251,9 +249,7 @@ class BriefService:
         started = time.perf_counter()
         page = await self._fetcher.fetch(url)
         self._observer.fetched(body_bytes=len(page.body), seconds=time.perf_counter() - started)
-        if len(page.body) <= INLINE_EXTRACT_BYTES:
-            return extract_article(page)
-        return await asyncio.to_thread(extract_article, page)
+        return await extract_off_loop(page)  # a worker process, killed past its deadline
 
     async def brief_article(self, article: Article, *, budget: TokenBudget | None = None) -> Brief:
         """Summarize, fall back if the model fails, verify, and assemble the brief.

@@ -1,0 +1,333 @@
+"""Extraction and PDF text in worker processes, each job under a deadline that kills it.
+
+HTML extraction and PDF text are the CPU-heavy steps of a brief, and their cost is
+set by a stranger's bytes (a 10 KB PDF of one compressed content stream costs
+seconds of pure-Python parsing). On the event loop one such page would freeze every
+channel; in a thread it would still hold the GIL, and a thread cannot be stopped.
+So they run here, in a small pool of long-lived processes:
+
+* a job gets one worker to itself; the loop only waits on the worker's pipe;
+* past ``deadline_s`` the worker is **killed** (SIGKILL), not merely abandoned,
+  and a fresh one takes its place, so a hostile page costs at most one deadline
+  of one core;
+* each worker's address space is capped (``memory_mb``), so a parser that
+  balloons fails alone;
+* whatever goes wrong ends as a ``LinkbriefError`` for the channel: the job's own
+  ``LinkbriefError`` as it was raised, ``ExtractionTimeout`` past the deadline,
+  ``ExtractionError`` for a crash or a bug (logged with its type, never the page).
+
+Workers are plain ``python -m bot.pipeline.workers`` processes speaking pickled,
+length-prefixed frames over their stdin and stdout (no ``multiprocessing``: it would
+re-import the caller's ``__main__``), started on first use and replaced, off the
+loop, after a kill. ``extract_off_loop`` is the pipeline's entry point;
+``configure`` (the composition root) sets the size and the deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import collections
+import contextlib
+import logging
+import os
+import pickle
+import resource
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+from bot.errors import ExtractionError, ExtractionTimeout, LinkbriefError
+from bot.pipeline.models import Article, FetchedPage
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_DEADLINE_S = 20.0
+DEFAULT_MEMORY_MB = 2048
+_HEADER = struct.Struct("!Q")  # each pickled job and answer is prefixed by its length
+# The directory holding the ``bot`` package, for the workers' import path.
+_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent.parent)
+
+
+class _Worker:
+    """One worker process (``python -m bot.pipeline.workers``) and its two pipes."""
+
+    def __init__(self, memory_mb: int) -> None:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot.pipeline.workers", str(memory_mb)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            start_new_session=True,  # Ctrl-C at a terminal is the parent's to handle
+        )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.stdin = self.process.stdin
+        self.stdout_fd = self.process.stdout.fileno()
+        os.set_blocking(self.stdout_fd, False)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        with contextlib.suppress(Exception):
+            self.process.kill()
+        for stream in (self.process.stdin, self.process.stdout):
+            with contextlib.suppress(Exception):
+                stream.close()  # type: ignore[union-attr]
+        # Reap it off the loop so no zombie is left behind.
+        threading.Thread(target=self.process.wait, daemon=True).start()
+
+
+class WorkerPool:
+    """At most ``size`` worker processes; ``await run(func, *args)`` runs one job in one."""
+
+    def __init__(
+        self,
+        *,
+        size: int | None = None,
+        deadline_s: float = DEFAULT_DEADLINE_S,
+        memory_mb: int = DEFAULT_MEMORY_MB,
+    ) -> None:
+        self.size = size or max(2, min(4, os.cpu_count() or 2))
+        self.deadline_s = deadline_s
+        self.memory_mb = memory_mb
+        self._idle: list[_Worker] = []
+        self._busy = 0
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self.killed = 0  # jobs stopped at the deadline (metrics, tests)
+        atexit.register(self.close)
+
+    async def run(self, func: Callable[..., T], *args: Any) -> T:
+        """``func(*args)`` in a worker; its result, or a ``LinkbriefError``."""
+        job = pickle.dumps((func, args), protocol=pickle.HIGHEST_PROTOCOL)
+        worker = await self._acquire()
+        healthy = False
+        try:
+            result = await self._exchange(worker, job)
+            healthy = True
+            return result  # type: ignore[no-any-return]
+        finally:
+            self._release(worker, healthy)
+
+    async def warm(self) -> None:
+        """Start the missing workers now, so the first link does not wait for one (~1 s)."""
+        missing = self.size - self._busy - len(self._idle)
+        if missing <= 0:
+            return
+        self._busy += missing
+        results = await asyncio.gather(
+            *(asyncio.to_thread(_Worker, self.memory_mb) for _ in range(missing)),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, _Worker):
+                self._release(result, healthy=True)
+            else:
+                self._busy -= 1
+
+    def close(self) -> None:
+        """Stop every idle worker (busy ones are stopped when their job ends)."""
+        idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.kill()
+
+    async def _exchange(self, worker: _Worker, job: bytes) -> Any:
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[bytes] = loop.create_future()
+        reader = _FrameReader(worker.stdout_fd, answer)
+        try:
+            async with asyncio.timeout(self.deadline_s):
+                # The worker is idle and reading, so this write finishes promptly.
+                await asyncio.to_thread(_write_frame, worker.stdin, job)
+                loop.add_reader(worker.stdout_fd, reader.on_readable)
+                frame = await answer
+            status, payload = pickle.loads(frame)
+        except TimeoutError:
+            self.killed += 1
+            log.warning("extraction stopped at its %.0f s deadline", self.deadline_s)
+            raise ExtractionTimeout() from None
+        except (EOFError, OSError, pickle.PickleError, ValueError) as exc:
+            log.error("extraction worker died (%s)", type(exc).__name__)
+            raise ExtractionError() from None
+        finally:
+            with contextlib.suppress(Exception):
+                loop.remove_reader(worker.stdout_fd)
+        if status == "ok":
+            return payload
+        if status == "error" and isinstance(payload, LinkbriefError):
+            raise payload
+        # A bug reached by some input: its type for the operator, a plain reply for the channel.
+        log.error("extraction failed with %s", payload)
+        raise ExtractionError()
+
+    async def _acquire(self) -> _Worker:
+        while True:
+            if self._idle:
+                self._busy += 1
+                return self._idle.pop()
+            if self._busy < self.size:
+                self._busy += 1
+                try:
+                    return await asyncio.to_thread(_Worker, self.memory_mb)
+                except BaseException:
+                    self._busy -= 1
+                    raise
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+
+    def _release(self, worker: _Worker, healthy: bool) -> None:
+        self._busy -= 1
+        if healthy and worker.alive():
+            self._idle.append(worker)
+        else:
+            worker.kill()  # killed at the deadline, died, or left mid-answer: never reused
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if waiter.done():
+                continue
+            try:
+                waiter.set_result(None)
+                return
+            except RuntimeError:  # its loop is closed (a finished test, a past run)
+                continue
+
+
+class _FrameReader:
+    """Reads one length-prefixed frame from a non-blocking pipe, as data arrives."""
+
+    def __init__(self, fd: int, answer: asyncio.Future[bytes]) -> None:
+        self._fd = fd
+        self._answer = answer
+        self._buffer = bytearray()
+
+    def on_readable(self) -> None:
+        if self._answer.done():
+            return
+        try:
+            chunk = os.read(self._fd, 1 << 20)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self._answer.set_exception(exc)
+            return
+        if not chunk:
+            self._answer.set_exception(EOFError())
+            return
+        self._buffer += chunk
+        if len(self._buffer) >= _HEADER.size:
+            (length,) = _HEADER.unpack_from(self._buffer)
+            if len(self._buffer) >= _HEADER.size + length:
+                self._answer.set_result(bytes(self._buffer[_HEADER.size :]))
+
+
+def _write_frame(stream: IO[bytes], payload: bytes) -> None:
+    stream.write(_HEADER.pack(len(payload)))
+    stream.write(payload)
+    stream.flush()
+
+
+def _read_exactly(stream: IO[bytes], size: int) -> bytes | None:
+    data = b""
+    while len(data) < size:
+        chunk = stream.read(size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def _serve(memory_mb: int) -> None:
+    """A worker's life: take a job, answer it, until the parent goes away."""
+    limit = memory_mb * 1024 * 1024
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    # The protocol owns the real stdout; anything a library prints goes to stderr.
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    jobs = sys.stdin.buffer
+    import bot.pipeline.extract  # noqa: F401  (ready before the first job)
+
+    while True:
+        header = _read_exactly(jobs, _HEADER.size)
+        if header is None:
+            return
+        body = _read_exactly(jobs, _HEADER.unpack(header)[0])
+        if body is None:
+            return
+        answer = _answer(body)
+        try:
+            frame = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        except (pickle.PickleError, TypeError, AttributeError):
+            frame = pickle.dumps(("error", ExtractionError()))
+        try:
+            _write_frame(out, frame)
+        except OSError:
+            return
+
+
+def _answer(body: bytes) -> tuple[str, Any]:
+    try:
+        func, args = pickle.loads(body)
+        return ("ok", func(*args))
+    except LinkbriefError as exc:
+        return ("error", exc)
+    except MemoryError:
+        return ("error", ExtractionError("That page is too large for me to read."))
+    except Exception as exc:  # a bug some input reached: report its type, not the page
+        return ("bug", type(exc).__name__)
+
+
+_shared: WorkerPool | None = None
+_settings: dict[str, Any] = {}
+
+
+def configure(*, size: int | None = None, deadline_s: float | None = None) -> None:
+    """Set the shared pool's size and per-job deadline (the composition root calls this)."""
+    global _shared
+    if size is not None:
+        _settings["size"] = size
+    if deadline_s is not None:
+        _settings["deadline_s"] = deadline_s
+    if _shared is not None:
+        _shared.deadline_s = _settings.get("deadline_s", _shared.deadline_s)
+
+
+def shared_pool() -> WorkerPool:
+    """The process's one extraction pool, created on first use."""
+    global _shared
+    if _shared is None:
+        _shared = WorkerPool(**_settings)
+    return _shared
+
+
+async def extract_off_loop(page: FetchedPage) -> Article:
+    """``extract_article(page)`` in a worker process, under the pool's deadline."""
+    from bot.pipeline.extract import extract_article
+
+    return await shared_pool().run(extract_article, page)
+
+
+async def extract_file_off_loop(path: Path) -> Article:
+    """``extract_file(path)`` in a worker process, under the pool's deadline."""
+    from bot.pipeline.extract import extract_file
+
+    return await shared_pool().run(extract_file, path)
+
+
+if __name__ == "__main__":
+    _serve(int(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_MEMORY_MB)
