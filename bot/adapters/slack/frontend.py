@@ -20,6 +20,7 @@ from bot.adapters.slack.app import build_bolt_app, build_web_client
 from bot.adapters.slack.briefing import Briefer
 from bot.app import App
 from bot.ops.http import add_ops_routes
+from bot.ops.signed_requests import slack_signature_middleware
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +28,19 @@ EVENTS_PATH = "/slack/events"
 MAX_REQUEST_BYTES = 1 << 20  # Slack payloads are a few KB; refuse anything silly
 
 
-def build_http_app(bolt_app: AsyncApp) -> web.Application:
-    """An aiohttp app answering Slack's requests at ``/slack/events``; add routes freely."""
+def build_http_app(bolt_app: AsyncApp, signing_secret: str = "") -> web.Application:
+    """An aiohttp app answering Slack's requests at ``/slack/events``; add routes freely.
+
+    With a ``signing_secret``, requests are verified before bolt parses them
+    (``bot/ops/signed_requests.py``): anything unsigned or malformed gets 401 unread.
+    """
 
     async def slack_events(request: web.Request) -> web.StreamResponse:
         bolt_response = await bolt_app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
 
-    http_app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+    verify = [slack_signature_middleware(signing_secret, EVENTS_PATH)] if signing_secret else []
+    http_app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=verify)
     http_app.router.add_post(EVENTS_PATH, slack_events)
     return http_app
 
@@ -51,7 +57,10 @@ class SlackFrontEnd:
         self.client = build_web_client(self.settings, self._session)
         self.briefer = Briefer(app, self.client)
         self.bolt_app = build_bolt_app(self.settings, self.client, self.briefer)
-        self.http_app = build_http_app(self.bolt_app)
+        secret = self.settings.slack_signing_secret
+        self.http_app = build_http_app(
+            self.bolt_app, secret.get_secret_value() if secret and self.mode == "http" else ""
+        )
         # One port for Slack's events and the operators' /healthz and /metrics.
         add_ops_routes(self.http_app, app.metrics, app.health)
         self._runner: web.AppRunner | None = None
