@@ -142,7 +142,8 @@ def _break_scheme(match: re.Match[str]) -> str:
 def _break_host(match: re.Match[str]) -> str:
     host = match.group(0)
     nxt = match.string[match.end() : match.end() + 1]
-    if not _is_linkable_host(host, nxt):
+    after_scheme = match.string.endswith("[:]//", 0, match.start())
+    if not after_scheme and not _is_linkable_host(host, nxt):
         return host
     # Every dot: "news.bbc.co[.]uk" would still link "news.bbc.co".
     return host.replace(".", "[.]")
