@@ -44,7 +44,7 @@ SLIPS = [
     "<https://evil.example|click here>",
     "<http://evil.example>",
     "[text](https://evil.example/a_(b))",
-    "[text](https://evil.example/a \"title\")",
+    '[text](https://evil.example/a "title")',
     "![img](https://evil.example/i.png)",
     "[unclosed](https://evil.example/",
     "ftp://evil.example/file",
@@ -82,7 +82,9 @@ def brief_with(text: str) -> Brief:
         mode="llm",
         summary=f"Summary {text}",
         claims=[claim],
-        stats=BriefStats(article_words=100, reduced_by_pct=50, prompt_tokens=1, completion_tokens=1),
+        stats=BriefStats(
+            article_words=100, reduced_by_pct=50, prompt_tokens=1, completion_tokens=1
+        ),
         warnings=[f"Warning {text}"],
     )
 

@@ -177,7 +177,8 @@ _RELATED_LABEL = re.compile(
 _CONTACT = re.compile(
     r"\bfollow (?:us|him|her|me|them)\b[^.]{0,40}\b(?:twitter|facebook|instagram)"
     r"|\breach (?:the reporters?|him|her|them)\b|\bmay be reached at\b"
-    r"|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
+    # an e-mail address, read from where its run of name characters starts (linear)
+    r"|(?<![\w.+-])[\w.+-]++@[\w-]++(?:\.[\w-]++)++",
     re.IGNORECASE,
 )
 _CREDITS = re.compile(

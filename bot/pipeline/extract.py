@@ -102,13 +102,13 @@ def extract_html(html: str | bytes, url: str) -> Article:
 def extract_pdf(data: bytes, url: str) -> Article:
     """Text of a PDF, page by page; title and author from its document info when set."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]
         info = reader.metadata
-    except (PdfReadError, ValueError, KeyError, TypeError) as error:
+    except Exception as error:  # a pure-Python parser on a stranger's bytes:
+        # its limits (LimitReachedError), and any error a malformed file trips, mean the same
         raise EmptyPage("I couldn't read any text in that PDF.") from error
     paragraphs = [_normalise_lines(p) for p in pages]
     text = "\n\n".join(p for p in paragraphs if p)
