@@ -256,6 +256,9 @@ def _serve(memory_mb: int) -> None:
     limit = memory_mb * 1024 * 1024
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    # A hostile file can make a parser warn once per byte (pypdf does): the parent logs
+    # each job's outcome, so the worker's own logging stays quiet.
+    logging.disable(logging.ERROR)
     # The protocol owns the real stdout; anything a library prints goes to stderr.
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)

@@ -180,7 +180,10 @@ def defang(text: str, *, single_line: bool = False) -> str:
 
 def text_len(text: str) -> int:
     """Length as the platforms count it, conservatively (UTF-16 code units)."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    if text.isascii():
+        return len(text)
+    # C speed: a per-character Python loop made rendering a long brief cost seconds.
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def trim(text: str, limit: int) -> str:
@@ -190,8 +193,12 @@ def trim(text: str, limit: int) -> str:
     if limit <= 0:
         return ""
     cut = text[: limit - 1]
-    while cut and text_len(cut) > limit - 1:
-        cut = cut[:-1]
+    excess = text_len(cut) - (limit - 1)  # astral characters count twice
+    end = len(cut)
+    while end and excess > 0:
+        end -= 1
+        excess -= 2 if ord(cut[end]) > 0xFFFF else 1
+    cut = cut[:end]
     space = cut.rfind(" ")
     if space > len(cut) * 0.6:
         cut = cut[:space]
