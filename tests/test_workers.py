@@ -108,6 +108,27 @@ async def test_a_hostile_pdf_is_killed_at_its_deadline_and_never_holds_the_loop(
     assert again.text == article.text
 
 
+async def test_hostile_pdfs_leave_a_worker_for_ordinary_pages() -> None:
+    from bot.pipeline.extract import extract_article
+
+    # A deadline far beyond the test: the good page must not wait for any PDF to end.
+    pool = WorkerPool(size=2, deadline_s=600)
+    await pool.warm()
+    hostile = page(slow_pdf(3_000_000), "application/pdf")
+    pdfs = [asyncio.create_task(pool.run(extract_article, hostile, lane="pdf")) for _ in range(3)]
+    try:
+        await asyncio.sleep(0)
+        article = await pool.run(extract_article, page(GOOD_HTML, "text/html"))
+        assert "tram network" in article.text
+        assert not any(task.done() for task in pdfs)  # all three still running or queued
+    finally:
+        for task in pdfs:
+            task.cancel()  # a cancelled job's worker is killed, not reused
+        await asyncio.gather(*pdfs, return_exceptions=True)
+        pool.close()
+    assert pool.killed == 0
+
+
 @pytest.mark.parametrize(
     ("body", "content_type", "charset"),
     [
