@@ -159,11 +159,11 @@ def _local_path(target: str) -> Path:
 
 
 async def _article(app, target: str):  # type: ignore[no-untyped-def]
-    from bot.pipeline.extract import extract_file
+    from bot.pipeline.workers import extract_file_off_loop
 
     if _is_url(target):
         return await app.service.article_from_url(target)
-    return await asyncio.to_thread(extract_file, _local_path(target))
+    return await extract_file_off_loop(_local_path(target))  # under the extraction deadline
 
 
 async def _summarize(app, target: str, *, as_json: bool) -> int:  # type: ignore[no-untyped-def]

@@ -11,12 +11,15 @@ So they run here, in a small pool of long-lived processes:
   and a fresh one takes its place, so a hostile page costs at most one deadline
   of one core;
 * each worker's address space is capped (``memory_mb``), so a parser that
-  balloons fails alone;
+  balloons fails alone; workers run at a lower CPU priority (nice 10) than the
+  bot, whose acknowledgements must not wait on a parser;
+* PDFs, the known-expensive kind, hold at most ``size - 1`` workers at once, so a
+  stream of hostile PDFs leaves a worker for ordinary pages;
 * whatever goes wrong ends as a ``LinkbriefError`` for the channel: the job's own
   ``LinkbriefError`` as it was raised, ``ExtractionTimeout`` past the deadline,
   ``ExtractionError`` for a crash or a bug (logged with its type, never the page).
 
-Workers are plain ``python -m bot.pipeline.workers`` processes speaking pickled,
+Workers are plain ``python`` processes running ``_serve``, speaking pickled,
 length-prefixed frames over their stdin and stdout (no ``multiprocessing``: it would
 re-import the caller's ``__main__``), started on first use and replaced, off the
 loop, after a kill. ``extract_off_loop`` is the pipeline's entry point;
@@ -37,6 +40,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -59,15 +63,15 @@ class _Worker:
     """One worker process (``python -m bot.pipeline.workers``) and its two pipes."""
 
     def __init__(self, memory_mb: int) -> None:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p
+        # The same interpreter and environment; the package found where this one was.
+        boot = (
+            f"import sys; sys.path.insert(0, {_PACKAGE_ROOT!r}); "
+            f"from bot.pipeline.workers import _serve; _serve({int(memory_mb)})"
         )
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.pipeline.workers", str(memory_mb)],
+            [sys.executable, "-c", boot],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            env=env,
             start_new_session=True,  # Ctrl-C at a terminal is the parent's to handle
         )
         assert self.process.stdin is not None and self.process.stdout is not None
@@ -105,19 +109,35 @@ class WorkerPool:
         self._busy = 0
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self.killed = 0  # jobs stopped at the deadline (metrics, tests)
+        # Jobs of a known-expensive kind (PDF) may hold at most this many workers, so
+        # a stream of hostile PDFs leaves the rest for ordinary pages.
+        self.lane_limit = max(1, self.size - 1)
+        self._in_lane: dict[str, int] = {}
         atexit.register(self.close)
 
-    async def run(self, func: Callable[..., T], *args: Any) -> T:
-        """``func(*args)`` in a worker; its result, or a ``LinkbriefError``."""
+    async def run(self, func: Callable[..., T], *args: Any, lane: str = "") -> T:
+        """``func(*args)`` in a worker; its result, or a ``LinkbriefError``.
+
+        A job in a ``lane`` waits while ``lane_limit`` jobs of that lane are running.
+        """
         job = pickle.dumps((func, args), protocol=pickle.HIGHEST_PROTOCOL)
-        worker = await self._acquire()
-        healthy = False
+        while lane and self._in_lane.get(lane, 0) >= self.lane_limit:
+            await self._wait_turn()
+        if lane:
+            self._in_lane[lane] = self._in_lane.get(lane, 0) + 1
         try:
-            result = await self._exchange(worker, job)
-            healthy = True
-            return result  # type: ignore[no-any-return]
+            worker = await self._acquire()
+            healthy = False
+            try:
+                result = await self._exchange(worker, job)
+                healthy = True
+                return result  # type: ignore[no-any-return]
+            finally:
+                self._release(worker, healthy)
         finally:
-            self._release(worker, healthy)
+            if lane:
+                self._in_lane[lane] -= 1
+                self._wake_all()
 
     async def warm(self) -> None:
         """Start the missing workers now, so the first link does not wait for one (~1 s)."""
@@ -143,6 +163,7 @@ class WorkerPool:
 
     async def _exchange(self, worker: _Worker, job: bytes) -> Any:
         loop = asyncio.get_running_loop()
+        started = time.perf_counter()
         answer: asyncio.Future[bytes] = loop.create_future()
         reader = _FrameReader(worker.stdout_fd, answer)
         try:
@@ -162,6 +183,7 @@ class WorkerPool:
         finally:
             with contextlib.suppress(Exception):
                 loop.remove_reader(worker.stdout_fd)
+        log.debug("extraction job: %s in %.0f ms", status, (time.perf_counter() - started) * 1000)
         if status == "ok":
             return payload
         if status == "error" and isinstance(payload, LinkbriefError):
@@ -182,13 +204,24 @@ class WorkerPool:
                 except BaseException:
                     self._busy -= 1
                     raise
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            try:
-                await waiter
-            finally:
-                with contextlib.suppress(ValueError):
-                    self._waiters.remove(waiter)
+            await self._wait_turn()
+
+    async def _wait_turn(self) -> None:
+        """Until a worker is released or a lane frees up (then look again)."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(waiter)
+
+    def _wake_all(self) -> None:
+        waiters, self._waiters = self._waiters, collections.deque()
+        for waiter in waiters:
+            with contextlib.suppress(RuntimeError):  # a closed loop's waiter
+                if not waiter.done():
+                    waiter.set_result(None)
 
     def _release(self, worker: _Worker, healthy: bool) -> None:
         self._busy -= 1
@@ -196,15 +229,8 @@ class WorkerPool:
             self._idle.append(worker)
         else:
             worker.kill()  # killed at the deadline, died, or left mid-answer: never reused
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if waiter.done():
-                continue
-            try:
-                waiter.set_result(None)
-                return
-            except RuntimeError:  # its loop is closed (a finished test, a past run)
-                continue
+        # Everyone looks again: a lane-bound job may not take the freed worker, the next may.
+        self._wake_all()
 
 
 class _FrameReader:
@@ -254,6 +280,9 @@ def _read_exactly(stream: IO[bytes], size: int) -> bytes | None:
 def _serve(memory_mb: int) -> None:
     """A worker's life: take a job, answer it, until the parent goes away."""
     limit = memory_mb * 1024 * 1024
+    # Background work: the bot's own process (acknowledgements) wins the CPU first.
+    with contextlib.suppress(OSError):
+        os.nice(10)
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     # A hostile file can make a parser warn once per byte (pypdf does): the parent logs
@@ -320,9 +349,10 @@ def shared_pool() -> WorkerPool:
 
 async def extract_off_loop(page: FetchedPage) -> Article:
     """``extract_article(page)`` in a worker process, under the pool's deadline."""
-    from bot.pipeline.extract import extract_article
+    from bot.pipeline.extract import PDF_TYPES, extract_article
 
-    return await shared_pool().run(extract_article, page)
+    kind = page.content_type.split(";")[0].strip().lower()
+    return await shared_pool().run(extract_article, page, lane="pdf" if kind in PDF_TYPES else "")
 
 
 async def extract_file_off_loop(path: Path) -> Article:
@@ -330,7 +360,3 @@ async def extract_file_off_loop(path: Path) -> Article:
     from bot.pipeline.extract import extract_file
 
     return await shared_pool().run(extract_file, path)
-
-
-if __name__ == "__main__":
-    _serve(int(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_MEMORY_MB)
