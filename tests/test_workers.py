@@ -12,6 +12,7 @@ hostile job's cost, not a limit on the good one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import zlib
 
@@ -154,6 +155,20 @@ async def test_hostile_pages_end_as_linkbrief_errors_or_articles(
         assert str(error)  # a message for the channel
     else:
         assert isinstance(article.text, str)
+
+
+async def test_a_cancelled_warm_up_leaves_the_pool_usable() -> None:
+    # The app closing while its workers start must not leave the pool counting them busy.
+    pool = WorkerPool(size=1, deadline_s=600)
+    warming = asyncio.create_task(pool.warm())
+    await asyncio.sleep(0)
+    warming.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await warming
+    try:
+        assert await pool.run(int, "7") == 7
+    finally:
+        pool.close()
 
 
 async def test_a_bug_in_a_worker_is_a_plain_extraction_error(

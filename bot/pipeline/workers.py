@@ -140,20 +140,20 @@ class WorkerPool:
                 self._wake_all()
 
     async def warm(self) -> None:
-        """Start the missing workers now, so the first link does not wait for one (~1 s)."""
-        missing = self.size - self._busy - len(self._idle)
-        if missing <= 0:
-            return
-        self._busy += missing
-        results = await asyncio.gather(
-            *(asyncio.to_thread(_Worker, self.memory_mb) for _ in range(missing)),
-            return_exceptions=True,
-        )
-        for result in results:
-            if isinstance(result, _Worker):
-                self._release(result, healthy=True)
-            else:
+        """Start the missing workers now, so the first link does not wait for one (~1 s).
+
+        One at a time, each counted as busy while it starts: cancelled midway (the app
+        closing), the count stays right and a half-started worker exits on its own (its
+        pipe closes with it).
+        """
+        while self._busy + len(self._idle) < self.size:
+            self._busy += 1
+            try:
+                worker = await asyncio.to_thread(_Worker, self.memory_mb)
+            except BaseException:
                 self._busy -= 1
+                raise
+            self._release(worker, healthy=True)
 
     def close(self) -> None:
         """Stop every idle worker (busy ones are stopped when their job ends)."""
