@@ -159,12 +159,12 @@ def _local_path(target: str) -> Path:
 
 
 async def _article(app, target: str):  # type: ignore[no-untyped-def]
-    from bot.pipeline.extract import extract_file
+    from bot.pipeline.workers import extract_file_off_loop
 
     if _is_url(target):
         return await app.service.article_from_url(target)
-    path = _local_path(target)
-    return await asyncio.to_thread(extract_file, path, app.settings.fetch_max_bytes)
+    # under the extraction deadline, with the fetcher's size cap
+    return await extract_file_off_loop(_local_path(target), app.settings.fetch_max_bytes)
 
 
 async def _summarize(app, target: str, *, as_json: bool) -> int:  # type: ignore[no-untyped-def]

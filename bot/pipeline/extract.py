@@ -20,6 +20,7 @@ from trafilatura.utils import load_html
 
 from bot.errors import EmptyPage, TooLarge, UnsupportedFile
 from bot.pipeline.cleanup import prepare_tree
+from bot.pipeline.decoding import decode_text
 from bot.pipeline.extract_meta import PageMetadata, read_metadata
 from bot.pipeline.models import Article, FetchedPage
 from bot.pipeline.normalize import strip_invisible
@@ -154,13 +155,13 @@ def _dropped_most(text: str, page_words: int) -> bool:
 def extract_pdf(data: bytes, url: str) -> Article:
     """Text of a PDF, page by page; title and author from its document info when set."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]
         info = reader.metadata
-    except (PdfReadError, ValueError, KeyError, TypeError) as error:
+    except Exception as error:  # a pure-Python parser on a stranger's bytes:
+        # its limits (LimitReachedError), and any error a malformed file trips, mean the same
         raise EmptyPage("I couldn't read any text in that PDF.") from error
     paragraphs = [_normalise_lines(p) for p in pages]
     text = "\n\n".join(p for p in paragraphs if p)
@@ -253,13 +254,7 @@ def _page_words(tree: HtmlElement) -> tuple[int, str]:
 
 
 def _decode(data: bytes, charset: str | None) -> str:
-    for encoding in (charset, "utf-8"):
-        if encoding:
-            try:
-                return data.decode(encoding)
-            except (LookupError, UnicodeDecodeError):
-                continue
-    return data.decode("cp1252", errors="replace")
+    return decode_text(data, charset)  # only web charsets; never raises (charset=undefined)
 
 
 def _normalise_lines(text: str) -> str:

@@ -203,7 +203,15 @@ def _same_site(a: str, b: str) -> bool:
     a, b = a.lower().removeprefix("www."), b.lower().removeprefix("www.")
     if not a or not b:
         return False
+    if _is_ip_literal(a) or _is_ip_literal(b):
+        return a == b  # an address has no "site" around it: 10.0.5.6 is not 192.168.5.6
     return a == b or a.endswith("." + b) or b.endswith("." + a) or _site(a) == _site(b)
+
+
+def _is_ip_literal(host: str) -> bool:
+    # IPv6 (has ":"), dotted IPv4, and every all-numeric spelling (0x7f.1, 2130706433).
+    labels = host.split(".")
+    return ":" in host or all(label.isdigit() or label.startswith("0x") for label in labels)
 
 
 def _site(host: str) -> str:

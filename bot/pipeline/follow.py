@@ -9,7 +9,7 @@ the brief says so.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
@@ -26,7 +26,7 @@ LINKED_UNREADABLE = "I couldn't read the linked article ({reason}); the brief is
 
 
 async def follow(
-    article: Article, fetcher: Fetcher, extract: Callable[[FetchedPage], Article]
+    article: Article, fetcher: Fetcher, extract: Callable[[FetchedPage], Awaitable[Article]]
 ) -> Article:
     """The article with what its page points to folded in (unchanged for plain articles)."""
     if article.kind == "discussion" and article.linked_url:
@@ -37,11 +37,11 @@ async def follow(
 
 
 async def _linked_article(
-    thread: Article, fetcher: Fetcher, extract: Callable[[FetchedPage], Article]
+    thread: Article, fetcher: Fetcher, extract: Callable[[FetchedPage], Awaitable[Article]]
 ) -> Article:
     try:
         page = await fetcher.fetch(thread.linked_url)
-        linked = extract(page)
+        linked = await extract(page)
     except LinkbriefError as error:
         log.info("linked article unreadable (%s): %s", error.kind, thread.linked_url)
         note = LINKED_UNREADABLE.format(reason=str(error).rstrip("."))

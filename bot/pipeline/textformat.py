@@ -17,7 +17,7 @@ from lxml.etree import _Element
 from bot.pipeline.cleanup import is_boilerplate, is_related_label, is_trailer
 
 _SPACES = re.compile(r"[^\S\n]+")
-_NEWLINES_AROUND = re.compile(r" *\n *")
+_NEWLINES_AROUND = re.compile(r"(?<! ) *+\n *+")  # from where the spaces start: linear
 # a trailing "See also:"-style lead-in whose link trafilatura dropped as boilerplate
 _DANGLING_LEAD_IN = re.compile(r"^(?:see,? also|related|read more|more)\b.{0,30}:$", re.IGNORECASE)
 _WORDS = re.compile(r"\w+")

@@ -19,7 +19,7 @@ QUOTE_LIMIT = 1000
 MAX_CLAIMS = 20
 
 _MARKDOWN = re.compile(r"([\\`*_\[\]<>!|])")
-_LINE_START = re.compile(r"(?m)^(\s*)([#>+\-=]|\d+[.)])")
+_LINE_START = re.compile(r"(?m)^([ \t]*+)([#>+\-=]|\d++[.)])")
 
 
 def escape(text: str) -> str:
