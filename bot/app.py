@@ -11,6 +11,8 @@ scripted summarizer) instead of patching internals. Heavy optional parts
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ from bot.errors import LinkbriefError
 from bot.limits import Limits
 from bot.ops import check_health
 from bot.ops.metrics import Metrics
+from bot.pipeline import workers
 from bot.pipeline.contracts import Summarizer
 from bot.pipeline.extractive import ExtractiveSummarizer
 from bot.pipeline.fetch import SafeFetcher
@@ -138,11 +141,21 @@ async def build_app(
         metrics=metrics,
         clock=clock,
     )
+    # Extraction workers: sized and timed from settings, started in the background.
+    workers.configure(size=settings.extract_workers or None, deadline_s=settings.extract_timeout_s)
+    warming = asyncio.create_task(workers.shared_pool().warm())
+    app.closers.append(lambda: _stop(warming))
     # A model client we built holds a connection pool: close it with the app.
     client = getattr(summarizer, "client", None)
     if client is not None and hasattr(client, "aclose"):
         app.closers.append(client.aclose)
     return app
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 @asynccontextmanager

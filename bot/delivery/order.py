@@ -14,7 +14,7 @@ three, so each kind waits its turn:
   high. Work that has not reached the bot's code yet (HTTP requests waiting on
   their sockets) cannot be counted, only seen as lag.
 
-What it buys is in ``docs/performance.md`` (round six).
+What each part buys is in ``docs/performance.md`` (round six, issue 17).
 """
 
 from __future__ import annotations

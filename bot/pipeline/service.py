@@ -23,13 +23,13 @@ from pathlib import Path
 
 from bot.errors import LinkbriefError
 from bot.pipeline.contracts import BriefCache, Fetcher, PipelineObserver, Summarizer, TokenBudget
-from bot.pipeline.extract import extract_file
 from bot.pipeline.models import Article, Brief
 from bot.pipeline.observer import NoObserver
 from bot.pipeline.pipeline import BUDGET_SPENT_WARNING as BUDGET_SPENT_WARNING
 from bot.pipeline.pipeline import MODEL_UNAVAILABLE_WARNING as MODEL_UNAVAILABLE_WARNING
 from bot.pipeline.pipeline import Pipeline
 from bot.pipeline.urls import canonical_url
+from bot.pipeline.workers import extract_file_off_loop
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ class BriefService:
 
     async def brief_file(self, path: Path) -> Brief:
         """A brief of a local .html/.htm/.pdf/.txt file (CLI); never cached."""
-        article = await asyncio.to_thread(extract_file, path)
+        article = await extract_file_off_loop(path)
         return await self.pipeline.brief_article(article)
 
     async def article_from_url(self, url: str) -> Article:

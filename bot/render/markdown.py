@@ -19,7 +19,7 @@ QUOTE_LIMIT = 1000
 MAX_CLAIMS = 20
 
 _MARKDOWN = re.compile(r"([\\`*_\[\]<>!|])")
-_LINE_START = re.compile(r"(?m)^(\s*)([#>+\-=]|\d+[.)])")
+_LINE_START = re.compile(r"(?m)^([ \t]*+)([#>+\-=]|\d++[.)])")
 
 
 def escape(text: str) -> str:
@@ -54,6 +54,13 @@ def render_markdown(brief: Brief) -> str:
     lines = _header(view)
     if view.summary:
         lines += ["", escape(trim(view.summary, SUMMARY_LIMIT))]
+    if view.thread:
+        lines += ["", "## What the thread says", ""]
+        for point in view.thread:
+            lines += [
+                f"- **{escape(trim(point.commenter, 200))}**",
+                f"  > {escape(trim(point.quote, QUOTE_LIMIT))}",
+            ]
     shown = view.claims[:MAX_CLAIMS]
     if shown:
         lines += ["", "## Key claims", ""]
@@ -61,7 +68,7 @@ def render_markdown(brief: Brief) -> str:
             lines += _claim_lines(claim)
     notes = []
     if view.withheld_note():
-        notes.append(view.withheld_note() + ".")
+        notes.append(escape(view.withheld_note()) + ".")
     hidden = len(view.claims) - len(shown)
     if hidden > 0:
         notes.append(f"{hidden} more checked {'claim' if hidden == 1 else 'claims'} not shown.")
