@@ -1,9 +1,9 @@
 """Building a digest: gather what is new, merge one story told by several sources, rank, summarize.
 
-Stories are merged (union-find) when two candidates share a canonical URL,
-have near-identical titles (most word stems shared, and a rapidfuzz
-token-sort ratio above 82), or quote the same
-words (a quoted span of five words or more in both descriptions or briefs).
+Stories are merged when two candidates share a canonical URL or quote the
+same words (a quoted span of five words or more in both descriptions or
+briefs), and otherwise by what they report (``bot.digest.stories``: names,
+figures and event words, weighted by how rare they are in the batch).
 Entries are ranked by number of sources, channel shares and recency. Each
 entry gets one line: a cached brief's first sentence when there is one, a
 fresh brief while the per-digest cap on summaries lasts, and beyond it an
@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from rapidfuzz import fuzz
-
 from bot.digest.models import Digest, DigestEntry, LineMode, SourceRef
+from bot.digest.stories import StoryText, group_stories
 from bot.errors import LinkbriefError
 from bot.pipeline.models import Brief
 from bot.pipeline.sentences import split_sentences
@@ -33,9 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TITLE_SIMILARITY = 82.0  # token-sort ratio above which two titles name one story
-MIN_WORD_OVERLAP = 0.6  # and more than this share of their word stems in common
-MIN_TITLE_WORDS = 3  # shorter titles ("Update", "News") never merge by title alone
 MIN_QUOTE_WORDS = 5
 PUBLISHED_LOOKBACK = timedelta(days=2)  # older items of a newly added feed stay out
 FIRST_DIGEST_WINDOW = timedelta(days=1)
@@ -83,63 +79,20 @@ def quoted_spans(text: str) -> set[str]:
     return spans
 
 
-def _stems(title: str) -> frozenset[str]:
-    return frozenset(w[:5] for w in title.split() if len(w) > 2)
-
-
-class _UnionFind:
-    def __init__(self, n: int) -> None:
-        self.parent = list(range(n))
-
-    def find(self, i: int) -> int:
-        while self.parent[i] != i:
-            self.parent[i] = self.parent[self.parent[i]]
-            i = self.parent[i]
-        return i
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-
 def cluster_stories(candidates: list[Candidate]) -> list[list[Candidate]]:
-    """Group candidates that tell the same story; each group keeps input order."""
-    uf = _UnionFind(len(candidates))
+    """Group candidates that tell the same story; each group keeps input order.
+
+    Same canonical URL or same quotation: one story whatever the wording; the
+    rest is grouped by content (``bot.digest.stories``).
+    """
+    links: list[tuple[int, int]] = []
     by_url: dict[str, int] = {}
     by_quote: dict[str, int] = {}
     for i, cand in enumerate(candidates):
-        first = by_url.setdefault(cand.canonical_url, i)
-        uf.union(first, i)
-        for quote in cand.quotes:
-            uf.union(by_quote.setdefault(quote, i), i)
-    titled = [
-        (i, _norm_title(c.title))
-        for i, c in enumerate(candidates)
-        if len(_norm_title(c.title).split()) >= MIN_TITLE_WORDS
-    ]
-    # Only titles sharing enough word stems are compared (an inverted index), so
-    # the cost follows the number of near-duplicates, not the square of the titles.
-    stems = [_stems(t) for _, t in titled]
-    index: dict[str, list[int]] = {}
-    for a, words in enumerate(stems):
-        shared: dict[int, int] = {}
-        for word in words:
-            for b in index.get(word, ()):
-                shared[b] = shared.get(b, 0) + 1
-            index.setdefault(word, []).append(a)
-        for b, common in shared.items():
-            overlap = common / (len(words) + len(stems[b]) - common)
-            # Most of the words must be the same, and read alike in order-free form
-            # ("Weather for Tuesday" and "…Wednesday" share words but are not one story).
-            if overlap > MIN_WORD_OVERLAP and (
-                fuzz.token_sort_ratio(titled[a][1], titled[b][1]) >= TITLE_SIMILARITY
-            ):
-                uf.union(titled[a][0], titled[b][0])
-    groups: dict[int, list[Candidate]] = {}
-    for i, cand in enumerate(candidates):
-        groups.setdefault(uf.find(i), []).append(cand)
-    return list(groups.values())
+        links.append((by_url.setdefault(cand.canonical_url, i), i))
+        links.extend((by_quote.setdefault(quote, i), i) for quote in cand.quotes)
+    texts = [StoryText(title=c.title, text=c.summary) for c in candidates]
+    return [[candidates[i] for i in group] for group in group_stories(texts, links)]
 
 
 # --- ranking --------------------------------------------------------------------

@@ -1,0 +1,269 @@
+"""Which feed items and shared links tell the same story: grouping by content.
+
+Two reports of one event rarely share a headline ("City council approves Front
+Street sea wall" / "Council OKs $48m harbour defence after late-night vote"),
+but they share what they report: the same named people, places and
+organisations, the same figures, the same event words. Two different events
+about one subject ("Kyiv" in a shelling report and in a peace-talks report)
+share the subject and little else.
+
+So each candidate becomes a bag of word stems (title twice, then the
+description or a cached brief's lead), weighted by how rare each stem is *in
+this digest's batch* (a subject every item mentions weighs little; the words
+that tell one event from another weigh much). Names and figures weigh more
+than common words; names are learned from the batch (a word some outlet
+writes capitalised mid-sentence and none in lower case), since headline case
+hides them. Pairs are scored by cosine similarity; groups join, strongest
+pairs first, only when the groups' centroids are alike *and* their members are
+alike on average, so one ambiguous headline cannot chain two stories together
+(merging two stories is worse than missing a merge). Two titles that differ
+only in a day name are instalments of a series, not one story.
+
+Hard links stay: the same canonical URL, or the same quotation of five words
+or more. Offline and deterministic; no model. Scoring only compares pairs that
+share a weighted stem (an inverted index), so cost follows the overlap, not
+the square of the batch.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+# Tuned on bench/data/stories/dev.jsonl only (see bench/stories.py).
+LINK_THRESHOLD = 0.2  # pair similarity worth trying a join for
+STEM_LENGTH = 7  # word prefixes compared (a crude, language-blind stemmer)
+AVERAGE_THRESHOLD = 0.1  # and the mean pair similarity, so a big group cannot drift
+CENTROID_THRESHOLD = 0.36  # cosine of two groups' centroids for them to join
+NAME_WEIGHT = 10.0  # names the batch writes capitalised (learned per batch), and figures
+TITLE_REPEAT = 2  # the title counts twice next to the description
+MIN_SHARED_TERMS = 2  # a pair sharing fewer weighted words is never alike
+MAX_DOC_TERMS = 60  # a long description should not drown the headline
+
+_WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*", re.UNICODE)
+_NUMBER = re.compile(r"\d[\d,.\u202f\u00a0‚]*\d|\d")
+_SUFFIXES = ("ing", "ies", "ied", "es", "ed", "s", "en", "er", "e", "ung", "ungen", "ción")
+
+# Words that say nothing about which event an item reports, in the languages the
+# bot reads; kept short on purpose (batch weighting does most of the work).
+_STOP = frozenset(
+    """
+    a an the and or but of in on at to for from by with as is are was were be been has have
+    had it its this that these those after before over under into than then up down out
+    about amid says said say will would could may might can new more most not no yes
+    how why what who when where which while your you we they he she his her their our
+    der die das und oder ein eine einer eines dem den des im am zu zum zur mit von für auf
+    ist sind war nach vor bei aus als wie nicht auch es sie er wir
+    le la les un une des du de et ou au aux en dans sur pour par avec est sont que qui
+    el los las uno una y o del al en con por para es son que se su sus
+    и в во на с со по к о об от до из за для не что это как а но или у же ли
+    """.split()  # noqa: SIM905 (a word list reads better as text)
+)
+
+
+@dataclass(slots=True)
+class StoryText:
+    """What the merger reads of one candidate."""
+
+    title: str
+    text: str = ""  # description, or a cached brief's summary/lead
+
+
+def _fold(word: str) -> str:
+    word = unicodedata.normalize("NFKD", word)
+    return "".join(ch for ch in word if not unicodedata.combining(ch)).lower()
+
+
+def _stem(word: str) -> str:
+    for suffix in _SUFFIXES:
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            word = word[: -len(suffix)]
+            break
+    return word[:STEM_LENGTH]
+
+
+def _number_token(raw: str) -> str | None:
+    digits = re.sub(r"[,\u202f\u00a0‚]", "", raw)
+    if digits.count(".") > 1:
+        digits = digits.replace(".", "")
+    digits = digits.rstrip(".")
+    if not digits or digits in {"0", "1", "2", "3"}:
+        return None  # too common to tell events apart ("3 things to watch")
+    return "#" + digits
+
+
+def terms(text: str, *, limit: int = MAX_DOC_TERMS) -> list[tuple[str, bool]]:
+    """(stem, is_name_or_figure) for the words of ``text``, stopwords dropped."""
+    out: list[tuple[str, bool]] = []
+    for i, match in enumerate(_WORD.finditer(text)):
+        raw = match.group(0)
+        if raw[0].isdigit():
+            token = _number_token(raw)
+            if token:
+                out.append((token, True))
+        else:
+            folded = _fold(raw).replace("’", "'").split("'")[0]
+            if len(folded) < 2 or folded in _STOP:
+                continue
+            # A capital inside a sentence marks a name; headline case capitalises
+            # every word, so only an all-caps acronym or a capital past the first
+            # word of a mixed-case text counts.
+            name = raw[0].isupper() and (i > 0 or raw.isupper()) and len(raw) > 1
+            out.append((_stem(folded), name))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _headline_case(title: str) -> bool:
+    words = [w for w in _WORD.findall(title) if w[0].isalpha() and len(w) > 3]
+    return bool(words) and sum(w[0].isupper() for w in words) / len(words) > 0.6
+
+
+def _names(stories: Sequence[StoryText]) -> frozenset[str]:
+    """Stems the batch writes with a capital inside sentence-case text and never in lower case.
+
+    Headline case ("Fed Official Says Taper Pace...") hides names; the same
+    name in another outlet's sentence-case headline or description reveals it.
+    """
+    capital: set[str] = set()
+    lower: set[str] = set()
+    for story in stories:
+        texts = [story.text] if _headline_case(story.title) else [story.title, story.text]
+        for text in texts:
+            for term, name in terms(text, limit=10_000):
+                if not term.startswith("#"):
+                    (capital if name else lower).add(term)
+    return frozenset(capital - lower)
+
+
+def _bag(story: StoryText, names: frozenset[str]) -> dict[str, float]:
+    bag: dict[str, float] = {}
+    for repeat, text in ((TITLE_REPEAT, story.title), (1, story.text)):
+        for term, _ in terms(text):
+            weight = NAME_WEIGHT if term in names or term.startswith("#") else 1.0
+            bag[term] = bag.get(term, 0.0) + repeat * weight
+    return bag
+
+
+def _vectors(stories: Sequence[StoryText]) -> list[dict[str, float]]:
+    names = _names(stories)
+    bags = [_bag(s, names) for s in stories]
+    df: dict[str, int] = {}
+    for bag in bags:
+        for term in bag:
+            df[term] = df.get(term, 0) + 1
+    n = len(bags)
+    vectors = []
+    for bag in bags:
+        vec = {t: (1 + math.log(w)) * math.log((n + 1) / df[t]) for t, w in bag.items()}
+        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+        vectors.append({t: v / norm for t, v in vec.items() if v > 0})
+    return vectors
+
+
+_CALENDAR = frozenset(
+    _stem(w)
+    for w in """monday tuesday wednesday thursday friday saturday sunday today tomorrow yesterday
+    january february march april may june july august september october november december
+    montag dienstag mittwoch donnerstag freitag samstag sonntag lundi mardi mercredi jeudi
+    vendredi samedi dimanche lunes martes miércoles jueves viernes sábado domingo
+    понедельник вторник среда четверг пятница суббота воскресенье""".split()  # noqa: SIM905
+)
+
+
+def _series(a: dict[str, float], b: dict[str, float]) -> bool:
+    """Two instalments of a series ("Weather for Tuesday" / "…Wednesday"): only the day differs."""
+    differ = a.keys() ^ b.keys()
+    return bool(differ) and all(t in _CALENDAR for t in differ)
+
+
+def similarities(
+    stories: Sequence[StoryText], vectors: list[dict[str, float]] | None = None
+) -> dict[tuple[int, int], float]:
+    """Cosine similarity of every pair that shares enough weighted terms (i < j)."""
+    vectors = _vectors(stories) if vectors is None else vectors
+    index: dict[str, list[int]] = {}
+    sims: dict[tuple[int, int], float] = {}
+    for j, vec in enumerate(vectors):
+        partial: dict[int, float] = {}
+        shared: dict[int, int] = {}
+        for term, weight in vec.items():
+            for i in index.get(term, ()):
+                partial[i] = partial.get(i, 0.0) + weight * vectors[i][term]
+                shared[i] = shared.get(i, 0) + 1
+            index.setdefault(term, []).append(j)
+        for i, score in partial.items():
+            # One word in common ("eurozone") is a subject, not a story.
+            if shared[i] >= MIN_SHARED_TERMS and not _series(vectors[i], vec):
+                sims[(i, j)] = score
+    return sims
+
+
+def group_stories(
+    stories: Sequence[StoryText],
+    links: Sequence[tuple[int, int]] = (),
+    *,
+    threshold: float | None = None,
+) -> list[list[int]]:
+    """Indices of ``stories`` grouped by story, each group in input order.
+
+    ``links`` are pairs known to be one story (same URL, same quotation); they
+    join first, whatever their wording.
+    """
+    threshold = LINK_THRESHOLD if threshold is None else threshold
+    n = len(stories)
+    cluster_of = list(range(n))
+    members: dict[int, list[int]] = {i: [i] for i in range(n)}
+
+    def join(a: int, b: int) -> None:
+        ca, cb = cluster_of[a], cluster_of[b]
+        if ca == cb:
+            return
+        keep, gone = min(ca, cb), max(ca, cb)
+        for m in members[gone]:
+            cluster_of[m] = keep
+        members[keep].extend(members.pop(gone))
+
+    for a, b in links:
+        join(a, b)
+    vectors = _vectors(stories)
+    sims = similarities(stories, vectors)
+    centroid: dict[int, dict[str, float]] = {}
+
+    def sim(i: int, j: int) -> float:
+        return sims.get((i, j) if i < j else (j, i), 0.0)
+
+    def centre(c: int) -> dict[str, float]:
+        if c not in centroid:
+            acc: dict[str, float] = {}
+            for m in members[c]:
+                for t, w in vectors[m].items():
+                    acc[t] = acc.get(t, 0.0) + w
+            norm = math.sqrt(sum(v * v for v in acc.values())) or 1.0
+            centroid[c] = {t: v / norm for t, v in acc.items()}
+        return centroid[c]
+
+    # Strongest pairs first, as agglomerative clustering does; a pair joins its
+    # two groups only if the groups are close on average (missing pairs count 0).
+    for (i, j), score in sorted(sims.items(), key=lambda kv: (-kv[1], kv[0])):
+        if score < threshold:
+            break
+        ca, cb = cluster_of[i], cluster_of[j]
+        if ca == cb:
+            continue
+        group_a, group_b = members[ca], members[cb]
+        va, vb = centre(ca), centre(cb)
+        total = sum(sim(x, y) for x in group_a for y in group_b)
+        linked = (
+            sum(w * vb.get(t, 0.0) for t, w in va.items()) >= CENTROID_THRESHOLD
+            and total / (len(group_a) * len(group_b)) >= AVERAGE_THRESHOLD
+        )
+        if linked:
+            centroid.pop(ca, None)
+            centroid.pop(cb, None)
+            join(i, j)
+    return [sorted(m) for _, m in sorted(members.items())]
