@@ -150,7 +150,11 @@ async def test_ranking_counts_sources_and_channel_shares(db_url: str, server: Fe
     assert [e.url for e in digest.entries[:2]] == [server.url("/articles/bridge"), shared]
     second = digest.entries[1]
     assert second.shares == 2
-    assert [s.name for s in second.sources] == ["Harbour Herald", "shared in this channel"]
+    # The channel's shares are a count, never an outlet ("also covered by shared in this channel").
+    assert [s.name for s in second.sources] == ["Harbour Herald"]
+    md = render_digest(digest).markdown
+    assert "_Harbour Herald; shared 2× here_" in md
+    assert "also covered by shared" not in md
 
 
 async def test_the_cap_on_fresh_briefs_is_respected_and_cached_briefs_are_free(

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.digest.models import Digest, DigestEntry, LineMode, SourceRef
+from bot.digest.disagree import OutletText, disagreements
+from bot.digest.models import Digest, DigestEntry, Disagreement, LineMode, SourceRef
 from bot.digest.stories import StoryText, group_stories
 from bot.errors import LinkbriefError
 from bot.pipeline.models import Brief
@@ -38,7 +39,7 @@ FIRST_DIGEST_WINDOW = timedelta(days=1)
 MAX_FIRST_WINDOW = timedelta(days=7)
 LINE_LIMIT = 240
 MAX_CANDIDATES = 2000
-SHARED_SOURCE = "shared in this channel"
+SHARED_SOURCE = "shared in this channel"  # marks a candidate that is a channel share
 _QUOTE_RE = re.compile(r"[“\"«„]([^“”\"«»„]{12,400})[”\"»“]")
 _NON_WORD = re.compile(r"[^\w\s]")
 
@@ -112,18 +113,18 @@ def _entry(group: list[Candidate], score: float) -> DigestEntry:
     reports = sorted(
         (c for c in group if c.source != SHARED_SOURCE), key=lambda c: (c.when, c.source)
     )
-    ordered = [*reports, *(c for c in group if c.source == SHARED_SOURCE)]
-    primary = ordered[0]
+    shared = [c for c in group if c.source == SHARED_SOURCE]
+    primary = (reports or shared)[0]
     sources: list[SourceRef] = []
     seen: set[str] = set()
-    for cand in ordered:
+    for cand in reports:  # outlets only: the channel's shares are a count, not a source
         if cand.source not in seen:
             seen.add(cand.source)
             sources.append(SourceRef(name=cand.source, url=cand.url))
     return DigestEntry(
         title=primary.title or primary.canonical_url,
         url=primary.url,
-        line=extractive_line(next((c.summary for c in ordered if c.summary), "")),
+        line=extractive_line(next((c.summary for c in [*reports, *shared] if c.summary), "")),
         sources=sources,
         shares=sum(c.shares for c in group),
         published=min((c.published for c in group if c.published), default=None),
@@ -135,13 +136,20 @@ def _sort_title(group: list[Candidate]) -> str:
     return min((c.title or c.canonical_url) for c in group)
 
 
-def rank_entries(groups: list[list[Candidate]], now: datetime, limit: int) -> list[DigestEntry]:
-    """The ``limit`` best stories as entries (only those are built)."""
+def rank_stories(
+    groups: list[list[Candidate]], now: datetime, limit: int
+) -> list[tuple[DigestEntry, list[Candidate]]]:
+    """The ``limit`` best stories as entries, each with its group (only those are built)."""
     scored = sorted(
         ((round(story_score(g, now), 4), g) for g in groups),
         key=lambda pair: (-pair[0], _sort_title(pair[1])),
     )
-    return [_entry(group, score) for score, group in scored[:limit]]
+    return [(_entry(group, score), group) for score, group in scored[:limit]]
+
+
+def rank_entries(groups: list[list[Candidate]], now: datetime, limit: int) -> list[DigestEntry]:
+    """The ``limit`` best stories as entries."""
+    return [entry for entry, _ in rank_stories(groups, now, limit)]
 
 
 def extractive_line(text: str, limit: int = LINE_LIMIT) -> str:
@@ -244,7 +252,10 @@ async def build_digest(
                 cand.title, cand.summary = brief.title, brief.summary
                 cand.quotes = {_norm_title(c.quote) for c in brief.verified_claims if c.quote}
     groups = await asyncio.to_thread(cluster_stories, candidates)
-    entries = rank_entries(groups, until, channel.max_entries)
+    ranked = rank_stories(groups, until, channel.max_entries)
+    for entry, group in ranked:
+        entry.disagreements = await _disagreements(app, group)
+    entries = [entry for entry, _ in ranked]
     cap = app.settings.digest_llm_calls if llm_calls is None else llm_calls
     spent = await _fill_lines(app, entries, cap)
     return Digest(
@@ -258,6 +269,30 @@ async def build_digest(
         candidates=len(candidates),
         summaries_made=spent,
     )
+
+
+async def _disagreements(app: App, group: list[Candidate]) -> list[Disagreement]:
+    """What the outlets of one story disagree on, from their items and cached briefs."""
+    feed_urls = {c.canonical_url for c in group if c.source != SHARED_SOURCE}
+    if len(group) < 2:
+        return []
+    texts: list[OutletText] = []
+    for cand in group:
+        if cand.source == SHARED_SOURCE and cand.canonical_url in feed_urls:
+            continue  # the same article as a feed item: not another voice
+        brief = await app.service.cached_brief(cand.canonical_url)
+        outlet = cand.source
+        if cand.source == SHARED_SOURCE:
+            outlet = (brief.site if brief is not None and brief.site else "") or _host(cand.url)
+        text = f"{cand.title}\n{cand.summary}"
+        quotes: list[tuple[str, str]] = []
+        if brief is not None:
+            text += "\n" + brief.summary
+            quotes = [(c.quote, c.speaker) for c in brief.verified_claims if c.quote]
+        texts.append(OutletText(outlet=outlet, text=text, quotes=quotes))
+    if len({t.outlet for t in texts}) < 2:
+        return []
+    return disagreements(texts)
 
 
 async def _fill_lines(app: App, entries: list[DigestEntry], cap: int) -> int:
