@@ -9,10 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.app import App
-from bot.digest.builder import Candidate, build_digest, cluster_stories
+from bot.digest.builder import Candidate, build_digest, cluster_stories, digest_title
 from bot.digest.commands import handle_digest_command
 from bot.digest.render import render_digest
-from bot.digest.scheduler import digest_title
 from bot.render.discord import DESCRIPTION_LIMIT
 from bot.render.slack import MAX_BLOCKS, SECTION_LIMIT
 from bot.store.digests import DigestStore, record_shared_link

@@ -21,6 +21,7 @@ DIGEST_TABLES = {
     "digest_items",
     "digest_shares",
     "digest_runs",
+    "channel_languages",
 }
 
 
@@ -29,14 +30,14 @@ def _diff(conn: Connection) -> list[object]:
     return list(compare_metadata(ctx, Base.metadata))
 
 
-async def test_migration_0002_creates_exactly_the_digest_models(store: Store) -> None:
+async def test_migrations_create_exactly_the_digest_models(store: Store) -> None:
     async with store.engine.connect() as conn:
         assert await conn.run_sync(_diff) == []
         names = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
     assert names >= DIGEST_TABLES
     assert set(Base.metadata.tables) >= DIGEST_TABLES
-    assert version == "0002"
+    assert version == "0003_issue19_language"
 
 
 async def test_shared_links_keep_the_latest_time_and_count(store: Store) -> None:

@@ -17,13 +17,14 @@ import logging
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.digest.disagree import OutletText, disagreements
 from bot.digest.models import Digest, DigestEntry, Disagreement, LineMode, SourceRef
 from bot.digest.stories import StoryText, group_stories
 from bot.errors import LinkbriefError
+from bot.i18n import DEFAULT_LANGUAGE, long_date, translator
 from bot.pipeline.models import Brief
 from bot.pipeline.sentences import split_sentences
 from bot.store.digests import DigestChannel, DigestStore, SharedLink, StoredItem
@@ -169,6 +170,12 @@ def _brief_line(brief: Brief) -> str:
 # --- the whole build ------------------------------------------------------------------
 
 
+def digest_title(day: date, lang: str | None = None) -> str:
+    """``Daily digest — Wednesday 25 November 2026``, in the channel's language."""
+    date_text = long_date(day, lang)
+    return translator(lang).gettext("Daily digest — %(date)s") % {"date": date_text}
+
+
 def digest_window(channel: DigestChannel, last_until: datetime | None, until: datetime) -> datetime:
     """Where this digest starts: the end of the previous one.
 
@@ -222,13 +229,14 @@ async def build_digest(
     channel: DigestChannel,
     *,
     day: str,
-    title: str,
+    title: str | None = None,
     since: datetime,
     until: datetime,
     llm_calls: int | None = None,
 ) -> Digest:
     """The digest for ``channel`` covering (since, until]; spends at most ``llm_calls`` briefs."""
     digests = DigestStore(app.store)
+    language = await digests.channel_language(channel.platform, channel.channel_id)
     items = await digests.items_for_channel(
         channel.platform,
         channel.channel_id,
@@ -262,7 +270,8 @@ async def build_digest(
         platform=channel.platform,
         channel_id=channel.channel_id,
         day=day,
-        title=title,
+        title=title or digest_title(date.fromisoformat(day), language),
+        language=language or DEFAULT_LANGUAGE,
         since=since,
         until=until,
         entries=entries,

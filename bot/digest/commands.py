@@ -7,6 +7,7 @@
     days weekdays|daily   weekdays only, or every day
     max <n>               at most n entries
     shares on|off         include the links shared in the channel
+    language [de]         the channel's language (also ``/linkbrief language de``)
     preview               the digest as it would look now (only to the caller)
     stop                  unsubscribe the channel
 
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 USAGE = (
     "Usage: `/linkbrief digest add <url>` · `remove <url>` · `list` · "
     "`time 08:30 Europe/Berlin` · `days weekdays|daily` · `max 10` · `shares on|off` · "
-    "`preview` · `stop`"
+    "`language de` · `preview` · `stop`"
 )
 _SLACK_LINK = re.compile(r"^<([^|>]+)(?:\|[^>]*)?>$")
 
@@ -279,6 +280,14 @@ async def _stop(
     return CommandReply("This channel no longer gets a digest.", ephemeral=False)
 
 
+async def _language(
+    app: App, platform: str, channel_id: str, rest: list[str], now: datetime
+) -> CommandReply:
+    from bot.digest.language import handle_language_command  # it builds on CommandReply
+
+    return await handle_language_command(app, platform, channel_id, rest, now)
+
+
 _HANDLERS = {
     "add": _add,
     "remove": _remove,
@@ -289,6 +298,7 @@ _HANDLERS = {
     "days": _days,
     "max": _max,
     "shares": _shares,
+    "language": _language,
     "preview": _preview,
     "stop": _stop,
 }
