@@ -108,9 +108,9 @@ def _figures(text: str) -> dict[tuple[str, str], dict[float | str, str]]:
         month = (m.group("month") or m.group("month2")).lower()
         day = int(m.group("day") or m.group("day2"))
         add("date", "", f"{_MONTHS.index(month) + 1:02d}-{day:02d}", m.group(0), m.span())
+    voting = _VOTE_WORD.search(text) is not None  # "5–2" is a vote only in a text about one
     for m in _VOTE.finditer(text):
-        window = text[max(0, m.start() - 40) : m.end() + 40]
-        if _VOTE_WORD.search(window):
+        if voting:
             a, b = int(m.group(1)), int(m.group(2))
             add("vote", "", f"{a}-{b}", f"{a}–{b}", m.span())
     for m in _COUNT.finditer(text):

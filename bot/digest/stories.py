@@ -37,15 +37,19 @@ from dataclasses import dataclass
 LINK_THRESHOLD = 0.2  # pair similarity worth trying a join for
 STEM_LENGTH = 7  # word prefixes compared (a crude, language-blind stemmer)
 AVERAGE_THRESHOLD = 0.1  # and the mean pair similarity, so a big group cannot drift
-CENTROID_THRESHOLD = 0.36  # cosine of two groups' centroids for them to join
-NAME_WEIGHT = 10.0  # names the batch writes capitalised (learned per batch), and figures
+CENTROID_THRESHOLD = 0.40  # cosine of two groups' centroids for them to join
+NAME_WEIGHT = 10.0  # names the batch writes capitalised (learned per batch)
+FIGURE_WEIGHT = 3.0  # numbers (outlets that disagree on one should still match)
 TITLE_REPEAT = 2  # the title counts twice next to the description
 MIN_SHARED_TERMS = 2  # a pair sharing fewer weighted words is never alike
 MAX_DOC_TERMS = 60  # a long description should not drown the headline
 
 _WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*", re.UNICODE)
 _NUMBER = re.compile(r"\d[\d,.\u202f\u00a0‚]*\d|\d")
-_SUFFIXES = ("ing", "ies", "ied", "es", "ed", "s", "en", "er", "e", "ung", "ungen", "ción")
+# Inflections only (one form of a word, not its derivations: "taper" and "tapering"
+# must meet, so "-er" is not stripped); longer forms are cut by the prefix length.
+_PLURALS = (("ies", "y"), ("sses", "ss"), ("xes", "x"), ("ches", "ch"), ("shes", "sh"))
+_ENDINGS = ("ungen", "ing", "ied", "ed")
 
 # Words that say nothing about which event an item reports, in the languages the
 # bot reads; kept short on purpose (batch weighting does most of the work).
@@ -78,9 +82,16 @@ def _fold(word: str) -> str:
 
 
 def _stem(word: str) -> str:
-    for suffix in _SUFFIXES:
-        if len(word) > len(suffix) + 2 and word.endswith(suffix):
-            word = word[: -len(suffix)]
+    for plural, single in _PLURALS:
+        if word.endswith(plural) and len(word) > len(plural) + 1:
+            word = word[: -len(plural)] + single
+            break
+    else:
+        if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
+            word = word[:-1]
+    for ending in _ENDINGS:
+        if word.endswith(ending) and len(word) > len(ending) + 2:
+            word = word[: -len(ending)]
             break
     return word[:STEM_LENGTH]
 
@@ -137,29 +148,37 @@ def _names(stories: Sequence[StoryText]) -> frozenset[str]:
             for term, name in terms(text, limit=10_000):
                 if not term.startswith("#"):
                     (capital if name else lower).add(term)
-    return frozenset(capital - lower)
+    return frozenset(capital - lower - _CALENDAR)
 
 
-def _bag(story: StoryText, names: frozenset[str]) -> dict[str, float]:
+def _bag(story: StoryText) -> dict[str, float]:
     bag: dict[str, float] = {}
     for repeat, text in ((TITLE_REPEAT, story.title), (1, story.text)):
         for term, _ in terms(text):
-            weight = NAME_WEIGHT if term in names or term.startswith("#") else 1.0
-            bag[term] = bag.get(term, 0.0) + repeat * weight
+            bag[term] = bag.get(term, 0.0) + repeat
     return bag
 
 
 def _vectors(stories: Sequence[StoryText]) -> list[dict[str, float]]:
     names = _names(stories)
-    bags = [_bag(s, names) for s in stories]
+    bags = [_bag(s) for s in stories]
     df: dict[str, int] = {}
     for bag in bags:
         for term in bag:
             df[term] = df.get(term, 0) + 1
     n = len(bags)
+
+    def boost(term: str) -> float:
+        # Names and figures weigh more only when another item has them too: a name
+        # or a figure only this item has cannot link it to anything, and boosting
+        # it would only push the item away from its own story.
+        if df[term] < 2:
+            return 1.0
+        return NAME_WEIGHT if term in names else FIGURE_WEIGHT if term[0] == "#" else 1.0
+
     vectors = []
     for bag in bags:
-        vec = {t: (1 + math.log(w)) * math.log((n + 1) / df[t]) for t, w in bag.items()}
+        vec = {t: (1 + math.log(w * boost(t))) * math.log((n + 1) / df[t]) for t, w in bag.items()}
         norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
         vectors.append({t: v / norm for t, v in vec.items() if v > 0})
     return vectors
