@@ -123,3 +123,17 @@ async def test_concurrent_claims_from_two_engines_have_one_winner(db_url: str) -
     finally:
         await a.close()
         await b.close()
+
+
+async def test_a_channel_language_is_set_replaced_and_cleared(store: Store) -> None:
+    d = DigestStore(store)
+    assert await d.channel_language("slack", "C1") is None
+    await d.set_channel_language("slack", "C1", "de", WED)
+    await d.set_channel_language("slack", "C1", "fr", WED + timedelta(minutes=1))
+    await d.set_channel_language("discord", "C1", "ru", WED)
+    assert await d.channel_language("slack", "C1") == "fr"
+    assert await d.channel_language("discord", "C1") == "ru"
+    assert await d.get_channel("slack", "C1") is None  # no digest subscription needed
+    await d.set_channel_language("slack", "C1", None, WED)
+    assert await d.channel_language("slack", "C1") is None
+    assert await d.channel_language("discord", "C1") == "ru"
