@@ -214,10 +214,11 @@ def render_discord(digest: Digest) -> dict[str, Any]:
         used += text_len(chunk) + 2
     _ = _gettext(digest)
     description = "\n\n".join(chunks) if chunks else discord_md.escape(_(EMPTY_TEXT))
+    footer = _("linkbrief digest")
     embed = {
         "title": title,
         "description": description,
         "color": discord_md.COLOR_EXTRACTIVE,
-        "footer": {"text": trim(f"{_('linkbrief digest')} · {_count(digest)}", 200)},
+        "footer": {"text": trim(f"{footer} · {_count(digest)}", 200)},
     }
     return {"content": "", "embeds": [embed]}

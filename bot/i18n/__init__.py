@@ -23,10 +23,6 @@ from datetime import date
 from functools import lru_cache
 from importlib import resources
 
-from babel.dates import format_date
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-
 DEFAULT_LANGUAGE = "en"
 LANGUAGES: dict[str, str] = {  # code → the language's own name, for replies
     "en": "English",
@@ -51,6 +47,10 @@ def normalize_language(code: str) -> str:
 
 
 def _catalogue(lang: str) -> bytes | None:
+    # Babel is imported on first use: a channel that never changes language never loads it.
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
     path = resources.files(__package__) / "locales" / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
     if not path.is_file():
         return None
@@ -76,6 +76,8 @@ def translator(lang: str | None = None) -> gettext.NullTranslations:
 
 def long_date(day: date, lang: str | None = None) -> str:
     """``Wednesday 25 November 2026`` in the language's own form (Babel's CLDR data)."""
+    from babel.dates import format_date
+
     try:
         code = normalize_language(lang or DEFAULT_LANGUAGE)
     except UnknownLanguage:

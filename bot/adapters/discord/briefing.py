@@ -53,6 +53,7 @@ from bot.adapters.discord.recovery import (
     Tracker,
 )
 from bot.app import App
+from bot.digest.language import channel_language
 from bot.errors import LinkbriefError
 from bot.pipeline.urls import canonical_url, links_in_message
 from bot.render.common import host_of
@@ -392,7 +393,8 @@ class Briefer:
         except Exception:
             log.exception("unexpected failure briefing %s", link)
             return render_discord_error(LinkbriefError.default_message)
-        return render_discord(brief)
+        # issue 19: the channel's language for the brief's labels.
+        return render_discord(brief, await channel_language(self.app, PLATFORM, asker.channel_id))
 
 
 def _edit_kwargs(rendered: Rendered) -> dict[str, Any]:

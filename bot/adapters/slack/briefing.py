@@ -48,6 +48,7 @@ from bot.adapters.slack.recovery import event_key as event_key
 from bot.adapters.slack.recovery import message_key as message_key
 from bot.adapters.slack.recovery import note_key as note_key
 from bot.app import App
+from bot.digest.language import channel_language
 from bot.errors import LinkbriefError
 from bot.pipeline.urls import links_in_message
 from bot.render.slack import render_slack, render_slack_error, render_slack_placeholder
@@ -349,7 +350,8 @@ class Briefer:
                 channel_id=job.channel,
                 user_id=job.user_id,
             )
-            return render_slack(brief)
+            # issue 19: the channel's language for the brief's labels.
+            return render_slack(brief, await channel_language(self.app, PLATFORM, job.channel))
         except LinkbriefError as exc:
             log.info("slack: no brief for %s: %s", host_of(url), exc.kind)
             return render_slack_error(exc.message)

@@ -1,4 +1,5 @@
-"""Slash commands: ``/summarize url:``, ``/linkbrief auto on|off`` and ``/linkbrief digest``.
+"""Slash commands: ``/summarize url:``, ``/linkbrief auto on|off``, ``/linkbrief digest``
+and ``/linkbrief language``.
 
 ``/linkbrief digest command:`` takes the same words as Slack's
 ``/linkbrief digest …`` (``add <url>``, ``list``, ``time 08:30 Europe/Berlin``,
@@ -21,6 +22,7 @@ from discord.ext import commands
 
 from bot.adapters.discord.briefing import NO_MENTIONS, PLATFORM, Asker, Briefer, send_kwargs
 from bot.digest.commands import handle_digest_command
+from bot.digest.language import handle_language_command
 from bot.errors import InvalidURL, LinkbriefError
 from bot.pipeline.urls import links_in_message
 from bot.render.discord import render_discord_error
@@ -76,6 +78,21 @@ class CommandsCog(commands.Cog):
             else "I'll stop briefing links here; `/summarize` still works."
         )
         await interaction.response.send_message(text, allowed_mentions=NO_MENTIONS)
+
+    # issue 19: the channel's language (labels, messages, digest).
+    @linkbrief.command(name="language", description="The bot's language in this channel")
+    @app_commands.describe(code="en, de, fr, es or ru; 'default' for English; empty to show")
+    async def language(self, interaction: discord.Interaction, code: str = "") -> None:
+        channel = interaction.channel
+        channel_id = interaction.channel_id or 0
+        if isinstance(channel, discord.Thread) and channel.parent_id:
+            channel_id = channel.parent_id
+        reply = await handle_language_command(
+            self.briefer.app, PLATFORM, str(channel_id), code.split()
+        )
+        await interaction.response.send_message(
+            reply.text, ephemeral=reply.ephemeral, allowed_mentions=NO_MENTIONS
+        )
 
     @linkbrief.command(name="digest", description="This channel's daily digest of feeds and links")
     @app_commands.describe(

@@ -16,6 +16,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.adapters.slack.briefing import PLATFORM, Briefer, LinkJob
 from bot.digest.commands import handle_digest_command
+from bot.digest.language import handle_language_command
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ def help_text(reaction: str) -> str:
         f"• react with :{reaction}: to a message: brief the links in it\n"
         "• `/linkbrief digest add <feed or site url>`: a daily digest in this channel "
         "(`digest help` for more)\n"
+        "• `/linkbrief language de`: the bot's words in this channel in de, fr, es, ru or en\n"
         "• `/linkbrief help`: this help"
     )
 
@@ -83,6 +85,11 @@ def register(bolt_app: AsyncApp, briefer: Briefer) -> None:
                 answer_digest(briefer, respond, channel, user, text[len("digest") :].strip()),
                 name="slack-digest-command",
             )
+            return
+        # issue 19: the channel's language (labels, messages, digest).
+        if words[0] == "language":
+            reply = await handle_language_command(briefer.app, PLATFORM, channel, words[1:])
+            await ack(text=reply.text)
             return
         if words[0] == "auto":
             if len(words) == 2 and words[1] in ("on", "off"):
