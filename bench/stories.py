@@ -13,6 +13,8 @@ the function digests use) and scored against the labels:
 
     .venv/bin/python bench/stories.py [--split heldout] [--errors] [--json out.json]
     .venv/bin/python bench/stories.py --split dev --sweep   # tuning on dev only
+    .venv/bin/python bench/stories.py --split heldout --digest 15 [--language de]
+        # the split as one digest (Markdown), with the disagreements found in the items
 """
 
 from __future__ import annotations
@@ -29,7 +31,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bot.digest import stories as story_mod  # noqa: E402
-from bot.digest.builder import Candidate, cluster_stories  # noqa: E402
+from bot.digest.builder import Candidate, cluster_stories, rank_stories  # noqa: E402
+from bot.digest.disagree import OutletText, disagreements  # noqa: E402
+from bot.digest.models import Digest  # noqa: E402
+from bot.digest.render import render_markdown  # noqa: E402
 
 DATA = REPO / "bench" / "data" / "stories"
 
@@ -119,6 +124,27 @@ def errors(items: list[dict], pred: list[int]) -> None:
                 print("   " + " | ".join(m["title"][:60] for m in groups[g] if m["story"] == story))
 
 
+def digest_markdown(items: list[dict], entries: int, language: str) -> str:
+    """The split rendered as the digest a channel following all its outlets would get."""
+    cands = candidates(items)
+    until = max(c.when for c in cands)
+    ranked = rank_stories(cluster_stories(cands), until, entries)
+    for entry, group in ranked:
+        entry.disagreements = disagreements(OutletText(c.source, c.title) for c in group)
+    digest = Digest(
+        platform="bench",
+        channel_id="stories",
+        day=until.date().isoformat(),
+        title=f"Labelled feeds, {until.date().isoformat()}",
+        since=min(c.when for c in cands),
+        until=until,
+        entries=[entry for entry, _ in ranked],
+        candidates=len(cands),
+        language=language,
+    )
+    return render_markdown(digest)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -127,9 +153,14 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=None, help="centroid threshold")
     parser.add_argument("--sweep", action="store_true", help="try thresholds (dev only)")
     parser.add_argument("--errors", action="store_true")
+    parser.add_argument("--digest", type=int, metavar="N", help="print the top N as a digest")
+    parser.add_argument("--language", default="en")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     items = load(args.split)
+    if args.digest:
+        print(digest_markdown(items, args.digest, args.language), end="")
+        return
     gold = [it["story"] for it in items]
     if args.sweep:
         if args.split != "dev":

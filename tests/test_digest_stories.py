@@ -195,3 +195,11 @@ def test_a_shared_quotation_with_different_speakers_is_shown() -> None:
         "Mayor Dana Whitcombe": ["Ledger", "Courier"],
         "Councillor Ray Ortiz": ["Herald"],
     }
+
+
+def test_figures_far_apart_are_different_figures_not_a_disagreement() -> None:
+    texts = [
+        OutletText("A", "Icahn says eBay holders lost $4 billion"),
+        OutletText("B", "eBay CEO sees a $100 share price, someday"),
+    ]
+    assert disagreements(texts) == []

@@ -8,9 +8,10 @@ by the thing counted) — and, from briefs, the speaker of each quotation.
 
 A kind is shown only when at least two outlets each give exactly one value of
 it and the values differ: an outlet that mentions two percentages is not
-contradicting anyone, it is reporting two numbers. Values are compared after
-normalising ("$48m" = "$48 million" = "48 million dollars"), so outlets that
-agree show nothing.
+contradicting anyone, it is reporting two numbers. Numbers more than a factor
+of two apart are taken for different figures ("$4 billion" lost, "$100" a
+share). Values are compared after normalising ("$48m" = "$48 million" = "48
+million dollars"), so outlets that agree show nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bot.digest.models import Disagreement, DisagreementValue
 
 MAX_SHOWN = 3  # kinds of disagreement per entry
 MAX_VALUES = 3
+MAX_RATIO = 2.0  # numbers further apart are different figures, not a disagreement
 _MULT = {
     "k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "mio": 1e6, "million": 1e6, "millions": 1e6,
     "b": 1e9, "bn": 1e9, "billion": 1e9, "billions": 1e9, "mrd": 1e9, "milliard": 1e9,
@@ -177,7 +179,7 @@ def disagreements(outlets: Iterable[OutletText]) -> list[Disagreement]:
             ((value, shown),) = values.items()
             entry = by_value.setdefault(value, DisagreementValue(value=shown, sources=[]))
             entry.sources.append(outlet)
-        if len(by_value) > 1:
+        if len(by_value) > 1 and _same_figure(list(by_value)):
             subject = noun if kind == "count" else ""
             if kind == "count":
                 subject = _count_noun(per_outlet, (kind, noun))
@@ -185,6 +187,20 @@ def disagreements(outlets: Iterable[OutletText]) -> list[Disagreement]:
             out.append(Disagreement(kind=kind, subject=subject, values=values[:MAX_VALUES]))
     out.extend(_speaker_disagreements(outlets))
     return out[:MAX_SHOWN]
+
+
+def _same_figure(values: list[float | str]) -> bool:
+    """Whether differing values can be one figure reported differently.
+
+    "$48m" against "$52m" is a disagreement; "$4 billion" against "$100" is two
+    different figures (a loss and a share price), so amounts, percentages and
+    counts more than a factor of two apart are not set against each other.
+    """
+    numbers = [v for v in values if isinstance(v, float)]
+    if len(numbers) < len(values):
+        return True  # votes and dates: any difference is one
+    low, high = min(numbers), max(numbers)
+    return low > 0 and high / low <= MAX_RATIO
 
 
 def _count_noun(per_outlet: dict, key: tuple[str, str]) -> str:
