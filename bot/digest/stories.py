@@ -222,6 +222,59 @@ def similarities(
     return sims
 
 
+class _Groups:
+    """Groups being merged: members, summed vectors and summed pair similarities per group.
+
+    Kept incrementally (a merge adds the smaller side into the larger), so testing a
+    join costs the size of two vectors, not the product of two groups' sizes.
+    """
+
+    def __init__(self, n: int, vectors: list[dict[str, float]]) -> None:
+        self.of = list(range(n))
+        self.members: dict[int, list[int]] = {i: [i] for i in range(n)}
+        self.total: dict[int, dict[str, float]] = {i: dict(v) for i, v in enumerate(vectors)}
+        self.norm: dict[int, float] = {i: _length(v) for i, v in enumerate(vectors)}
+        self.pair_sum: dict[int, dict[int, float]] = {i: {} for i in range(n)}
+
+    def add_similarity(self, i: int, j: int, score: float) -> None:
+        a, b = self.of[i], self.of[j]
+        if a != b:
+            self.pair_sum[a][b] = self.pair_sum[a].get(b, 0.0) + score
+            self.pair_sum[b][a] = self.pair_sum[b].get(a, 0.0) + score
+
+    def alike(self, a: int, b: int) -> bool:
+        """Centroids alike and members alike on average (missing pairs count 0)."""
+        small, big = sorted((self.total[a], self.total[b]), key=len)
+        dot = sum(w * big.get(t, 0.0) for t, w in small.items())
+        if dot < CENTROID_THRESHOLD * (self.norm[a] * self.norm[b] or 1.0):
+            return False
+        mean = self.pair_sum[a].get(b, 0.0) / (len(self.members[a]) * len(self.members[b]))
+        return mean >= AVERAGE_THRESHOLD
+
+    def join(self, a: int, b: int) -> None:
+        if a == b:
+            return
+        keep, gone = min(a, b), max(a, b)
+        for m in self.members[gone]:
+            self.of[m] = keep
+        self.members[keep].extend(self.members.pop(gone))
+        total = self.total[keep]
+        for t, w in self.total.pop(gone).items():
+            total[t] = total.get(t, 0.0) + w
+        self.norm[keep] = _length(total)
+        del self.norm[gone]
+        for other, score in self.pair_sum.pop(gone).items():
+            self.pair_sum[other].pop(gone, None)
+            if other != keep:
+                self.pair_sum[keep][other] = self.pair_sum[keep].get(other, 0.0) + score
+                self.pair_sum[other][keep] = self.pair_sum[other].get(keep, 0.0) + score
+        self.pair_sum[keep].pop(gone, None)
+
+
+def _length(vector: dict[str, float]) -> float:
+    return math.sqrt(sum(v * v for v in vector.values()))
+
+
 def group_stories(
     stories: Sequence[StoryText],
     links: Sequence[tuple[int, int]] = (),
@@ -234,55 +287,19 @@ def group_stories(
     join first, whatever their wording.
     """
     threshold = LINK_THRESHOLD if threshold is None else threshold
-    n = len(stories)
-    cluster_of = list(range(n))
-    members: dict[int, list[int]] = {i: [i] for i in range(n)}
-
-    def join(a: int, b: int) -> None:
-        ca, cb = cluster_of[a], cluster_of[b]
-        if ca == cb:
-            return
-        keep, gone = min(ca, cb), max(ca, cb)
-        for m in members[gone]:
-            cluster_of[m] = keep
-        members[keep].extend(members.pop(gone))
-
-    for a, b in links:
-        join(a, b)
     vectors = _vectors(stories)
+    groups = _Groups(len(stories), vectors)
+    for a, b in links:
+        groups.join(groups.of[a], groups.of[b])
     sims = similarities(stories, vectors)
-    centroid: dict[int, dict[str, float]] = {}
-
-    def sim(i: int, j: int) -> float:
-        return sims.get((i, j) if i < j else (j, i), 0.0)
-
-    def centre(c: int) -> dict[str, float]:
-        if c not in centroid:
-            acc: dict[str, float] = {}
-            for m in members[c]:
-                for t, w in vectors[m].items():
-                    acc[t] = acc.get(t, 0.0) + w
-            norm = math.sqrt(sum(v * v for v in acc.values())) or 1.0
-            centroid[c] = {t: v / norm for t, v in acc.items()}
-        return centroid[c]
-
+    for (i, j), score in sims.items():
+        groups.add_similarity(i, j, score)
     # Strongest pairs first, as agglomerative clustering does; a pair joins its
-    # two groups only if the groups are close on average (missing pairs count 0).
+    # two groups only if the groups as wholes are alike.
     for (i, j), score in sorted(sims.items(), key=lambda kv: (-kv[1], kv[0])):
         if score < threshold:
             break
-        ca, cb = cluster_of[i], cluster_of[j]
-        if ca == cb:
-            continue
-        group_a, group_b = members[ca], members[cb]
-        va, vb = centre(ca), centre(cb)
-        total = sum(sim(x, y) for x in group_a for y in group_b)
-        linked = (
-            sum(w * vb.get(t, 0.0) for t, w in va.items()) >= CENTROID_THRESHOLD
-            and total / (len(group_a) * len(group_b)) >= AVERAGE_THRESHOLD
-        )
-        if linked:
-            centroid.pop(ca, None)
-            centroid.pop(cb, None)
-            join(i, j)
-    return [sorted(m) for _, m in sorted(members.items())]
+        a, b = groups.of[i], groups.of[j]
+        if a != b and groups.alike(a, b):
+            groups.join(a, b)
+    return [sorted(m) for _, m in sorted(groups.members.items())]
