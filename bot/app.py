@@ -7,6 +7,7 @@ Heavy optional parts (the openai SDK) are imported only when configured.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.errors import LinkbriefError
+from bot.i18n import CONTENT_LANGUAGES
 from bot.limits import Clock, Limits, utc_now
 from bot.ops import check_health
 from bot.ops.metrics import Metrics
@@ -23,6 +25,7 @@ from bot.pipeline.fetch import SafeFetcher
 from bot.pipeline.models import Brief
 from bot.pipeline.service import BriefService
 from bot.store import Store
+from bot.store.digests import DigestStore
 
 
 @dataclass
@@ -43,15 +46,27 @@ class App:
         Raises ``UserRateLimited``/``ChannelRateLimited`` (post ``str(error)``) or
         any other ``LinkbriefError``; counts rate-limit refusals in the metrics.
         """
+        # issue 19: a channel that chose a language gets the model's brief in it
+        # (read beside the rate-limit check, not after it).
+        chosen = asyncio.ensure_future(
+            DigestStore(self.store).channel_language(platform, channel_id)
+        )
         try:
             await self.limits.check_brief(
                 platform=platform, team_id=team_id, channel_id=channel_id, user_id=user_id
             )
         except LinkbriefError as exc:
             self.metrics.failed(kind=exc.kind)
+            await asyncio.gather(chosen, return_exceptions=True)
+            raise
+        except BaseException:
+            chosen.cancel()
             raise
         budget = self.limits.budget(platform=platform, team_id=team_id)
-        return await self.service.brief_url(url, budget=budget, platform=platform)
+        language = CONTENT_LANGUAGES.get(await chosen or "", "")
+        return await self.service.brief_url(
+            url, budget=budget, platform=platform, language=language
+        )
 
     async def health(self) -> dict[str, Any]:
         """The ``/healthz`` report (see ``bot.ops.check_health``)."""

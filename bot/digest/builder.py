@@ -24,7 +24,7 @@ from bot.digest.disagree import OutletText, disagreements
 from bot.digest.models import Digest, DigestEntry, Disagreement, LineMode, SourceRef
 from bot.digest.stories import StoryText, group_stories
 from bot.errors import LinkbriefError
-from bot.i18n import DEFAULT_LANGUAGE, long_date, translator
+from bot.i18n import CONTENT_LANGUAGES, DEFAULT_LANGUAGE, long_date, translator
 from bot.pipeline.models import Brief
 from bot.pipeline.sentences import split_sentences
 from bot.store.digests import DigestChannel, DigestStore, SharedLink, StoredItem
@@ -265,7 +265,8 @@ async def build_digest(
         entry.disagreements = await _disagreements(app, group)
     entries = [entry for entry, _ in ranked]
     cap = app.settings.digest_llm_calls if llm_calls is None else llm_calls
-    spent = await _fill_lines(app, entries, cap)
+    content = CONTENT_LANGUAGES.get(language or "", "")
+    spent = await _fill_lines(app, entries, cap, content)
     return Digest(
         platform=channel.platform,
         channel_id=channel.channel_id,
@@ -304,17 +305,26 @@ async def _disagreements(app: App, group: list[Candidate]) -> list[Disagreement]
     return disagreements(texts)
 
 
-async def _fill_lines(app: App, entries: list[DigestEntry], cap: int) -> int:
-    """Give each entry its line; returns how many fresh briefs (capped calls) were made."""
+async def _fill_lines(app: App, entries: list[DigestEntry], cap: int, language: str = "") -> int:
+    """Give each entry its line; returns how many fresh briefs (capped calls) were made.
+
+    ``language``: the channel's (for the model); a brief already cached in it is
+    used first, then one in the article's language, then a fresh one in it.
+    """
     to_brief: list[DigestEntry] = []
     for entry in entries:
-        cached = await app.service.cached_brief(_canonical(entry.url))
+        cached = None
+        if language:
+            cached = await app.service.cached_brief(_cache_key(app, entry.url, language))
+        if cached is None:
+            cached = await app.service.cached_brief(_canonical(entry.url))
         if cached is not None:
             _apply(entry, cached, "cached")
         elif len(to_brief) < cap:
             to_brief.append(entry)
     results = await asyncio.gather(
-        *(app.service.brief_url(e.url) for e in to_brief), return_exceptions=True
+        *(app.service.brief_url(e.url, language=language) for e in to_brief),
+        return_exceptions=True,
     )
     for entry, result in zip(to_brief, results, strict=True):
         if isinstance(result, Brief):
@@ -332,6 +342,13 @@ def _apply(entry: DigestEntry, brief: Brief, mode: LineMode) -> None:
         entry.line, entry.line_mode = line, mode
     if not entry.title or entry.title == entry.url:
         entry.title = brief.title or entry.title
+
+
+def _cache_key(app: App, url: str, language: str) -> str:
+    try:
+        return app.service.cache_key(url, language)
+    except LinkbriefError:
+        return url
 
 
 def _canonical(url: str) -> str:

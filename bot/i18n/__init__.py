@@ -31,6 +31,14 @@ LANGUAGES: dict[str, str] = {  # code → the language's own name, for replies
     "es": "Español",
     "ru": "Русский",
 }
+# What the model is asked to write in, for a channel that chose a language.
+CONTENT_LANGUAGES: dict[str, str] = {
+    "en": "English",
+    "de": "German",
+    "fr": "French",
+    "es": "Spanish",
+    "ru": "Russian",
+}
 DOMAIN = "linkbrief"
 
 

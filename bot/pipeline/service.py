@@ -58,6 +58,7 @@ _DEGRADED = "\x00degraded"
 INLINE_EXTRACT_BYTES = 512 * 1024
 INLINE_VERIFY_CHARS = 100_000
 CACHE_WRITE_DELAY_S = 0.005
+LANGUAGE_KEY = " lang="  # cache key of a brief written in a channel's language
 # A build's brief, and the cache write still to run after it is handed back (or None).
 Built = tuple[Brief, Awaitable[None] | None]
 
@@ -119,16 +120,23 @@ class BriefService:
         return self._summarizer.mode != "extractive"
 
     async def brief_url(
-        self, url: str, *, budget: TokenBudget | None = None, platform: str = "other"
+        self,
+        url: str,
+        *,
+        budget: TokenBudget | None = None,
+        platform: str = "other",
+        language: str = "",
     ) -> Brief:
         """The brief for a link: cached, joined in flight, or built now.
 
         ``budget`` is the requester's model-token allowance (None: unlimited);
-        ``platform`` only labels metrics ("slack", "discord", "console", "cli").
+        ``platform`` only labels metrics ("slack", "discord", "console", "cli");
+        ``language`` (a channel's choice, e.g. "German"): the model writes the
+        brief in it, cached and built in flight apart from the article-language one.
         """
         started = time.perf_counter()
         try:
-            brief, cached = await self._brief_url(url, budget)
+            brief, cached = await self._brief_url(url, budget, language)
         except LinkbriefError as exc:
             # The kind only: the message is for the channel, the link may carry a user's token.
             log.info("brief failed (%s)", exc.kind)
@@ -142,8 +150,18 @@ class BriefService:
         )
         return brief
 
-    async def _brief_url(self, url: str, budget: TokenBudget | None) -> tuple[Brief, bool]:
+    def cache_key(self, url: str, language: str = "") -> str:
+        """Where a brief of ``url`` is cached: the canonical URL, plus the language the
+        model was asked to write in (the extractive brief is the same in any language)."""
         key = canonical_url(url)
+        if language and self.uses_model:
+            key = f"{key}{LANGUAGE_KEY}{language.lower()}"  # a space: in no canonical URL
+        return key
+
+    async def _brief_url(
+        self, url: str, budget: TokenBudget | None, language: str = ""
+    ) -> tuple[Brief, bool]:
+        key = self.cache_key(url, language)
         looked_at = self._builds_done
         spent = False
         if self._cache is not None and self._cache_ttl_s > 0:
@@ -168,12 +186,16 @@ class BriefService:
                 return await asyncio.shield(pending), pending.done()
             brief = await self._single_flight(
                 key + _DEGRADED,
-                lambda: self._build_from_url(url, key, None, degraded=True, look_again=True),
+                lambda: self._build_from_url(
+                    url, key, None, degraded=True, look_again=True, language=language
+                ),
             )
             return brief, False
         brief = await self._single_flight(
             key,
-            lambda: self._build_from_url(url, key, budget, degraded=False, look_again=look_again),
+            lambda: self._build_from_url(
+                url, key, budget, degraded=False, look_again=look_again, language=language
+            ),
         )
         return brief, False
 
@@ -264,11 +286,13 @@ class BriefService:
         return await self._brief_article(article, budget, degraded=degraded)
 
     async def _brief_article(
-        self, article: Article, budget: TokenBudget | None, *, degraded: bool
+        self, article: Article, budget: TokenBudget | None, *, degraded: bool, language: str = ""
     ) -> Brief:
         started = time.perf_counter()
         charging: list[asyncio.Task[None]] = []
-        draft, mode = await self._summarize(article, budget, degraded=degraded, charging=charging)
+        draft, mode = await self._summarize(
+            article, budget, degraded=degraded, charging=charging, language=language
+        )
         try:
             # The charge is written while the quotes are verified (it only needs the draft).
             if len(article.text) <= INLINE_VERIFY_CHARS:
@@ -304,7 +328,14 @@ class BriefService:
         return brief
 
     async def _build_from_url(
-        self, url: str, key: str, budget: TokenBudget | None, *, degraded: bool, look_again: bool
+        self,
+        url: str,
+        key: str,
+        budget: TokenBudget | None,
+        *,
+        degraded: bool,
+        look_again: bool,
+        language: str = "",
     ) -> Built:
         """The brief, and its cache write still to run (None: not cached)."""
         if look_again and self._cache is not None and self._cache_ttl_s > 0:
@@ -316,7 +347,7 @@ class BriefService:
             if cached is not None:
                 return cached.model_copy(update={"url": url}), None
         article = await self.article_from_url(url)
-        brief = await self._brief_article(article, budget, degraded=degraded)
+        brief = await self._brief_article(article, budget, degraded=degraded, language=language)
         if self._cache is None or self._cache_ttl_s <= 0 or degraded:
             return brief, None  # never read back: not written
         # Cache under the link as shared (key), so the next share is a hit
@@ -336,6 +367,7 @@ class BriefService:
         *,
         degraded: bool,
         charging: list[asyncio.Task[None]],
+        language: str = "",
     ) -> tuple[Draft, str]:
         """The draft and its mode; the budget charge, if any, is left running in ``charging``."""
         self.summaries += 1
@@ -347,7 +379,10 @@ class BriefService:
             return draft, self._fallback.mode
         started = time.perf_counter()
         try:
-            draft = await self._summarizer.summarize(article)
+            if language:
+                draft = await self._summarizer.summarize(article, language=language)
+            else:
+                draft = await self._summarizer.summarize(article)
         except LLMError as exc:
             if self.uses_model:
                 self._observer.model_called(
