@@ -32,6 +32,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Tuned on bench/data/stories/dev.jsonl only (see bench/stories.py).
 LINK_THRESHOLD = 0.2  # pair similarity worth trying a join for
@@ -41,8 +42,11 @@ CENTROID_THRESHOLD = 0.40  # cosine of two groups' centroids for them to join
 NAME_WEIGHT = 10.0  # names the batch writes capitalised (learned per batch)
 FIGURE_WEIGHT = 3.0  # numbers (outlets that disagree on one should still match)
 TITLE_REPEAT = 2  # the title counts twice next to the description
+COMMON_SHARE = 0.5  # words in more than this share of the batch are ignored
+COMMON_MIN_ITEMS = 8  # (never in so few items)
 MIN_SHARED_TERMS = 2  # a pair sharing fewer weighted words is never alike
 MAX_DOC_TERMS = 60  # a long description should not drown the headline
+ALL_TERMS = 10_000
 
 _WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*", re.UNICODE)
 _NUMBER = re.compile(r"\d[\d,.\u202f\u00a0‚]*\d|\d")
@@ -106,6 +110,15 @@ def _number_token(raw: str) -> str | None:
     return "#" + digits
 
 
+@lru_cache(maxsize=100_000)
+def _word_stem(raw: str) -> str | None:
+    """The stem of a word as written, or None for a stopword (words repeat: cached)."""
+    folded = _fold(raw).replace("’", "'").split("'")[0]
+    if len(folded) < 2 or folded in _STOP:
+        return None
+    return _stem(folded)
+
+
 def terms(text: str, *, limit: int = MAX_DOC_TERMS) -> list[tuple[str, bool]]:
     """(stem, is_name_or_figure) for the words of ``text``, stopwords dropped."""
     out: list[tuple[str, bool]] = []
@@ -116,14 +129,14 @@ def terms(text: str, *, limit: int = MAX_DOC_TERMS) -> list[tuple[str, bool]]:
             if token:
                 out.append((token, True))
         else:
-            folded = _fold(raw).replace("’", "'").split("'")[0]
-            if len(folded) < 2 or folded in _STOP:
+            stem = _word_stem(raw)
+            if stem is None:
                 continue
             # A capital inside a sentence marks a name; headline case capitalises
             # every word, so only an all-caps acronym or a capital past the first
             # word of a mixed-case text counts.
             name = raw[0].isupper() and (i > 0 or raw.isupper()) and len(raw) > 1
-            out.append((_stem(folded), name))
+            out.append((stem, name))
         if len(out) >= limit:
             break
     return out
@@ -134,7 +147,14 @@ def _headline_case(title: str) -> bool:
     return bool(words) and sum(w[0].isupper() for w in words) / len(words) > 0.6
 
 
-def _names(stories: Sequence[StoryText]) -> frozenset[str]:
+Parsed = tuple[list[tuple[str, bool]], list[tuple[str, bool]]]  # title's and text's terms
+
+
+def _parse(story: StoryText) -> Parsed:
+    return terms(story.title, limit=ALL_TERMS), terms(story.text, limit=ALL_TERMS)
+
+
+def _names(stories: Sequence[StoryText], parsed: Sequence[Parsed]) -> frozenset[str]:
     """Stems the batch writes with a capital inside sentence-case text and never in lower case.
 
     Headline case ("Fed Official Says Taper Pace...") hides names; the same
@@ -142,31 +162,38 @@ def _names(stories: Sequence[StoryText]) -> frozenset[str]:
     """
     capital: set[str] = set()
     lower: set[str] = set()
-    for story in stories:
-        texts = [story.text] if _headline_case(story.title) else [story.title, story.text]
-        for text in texts:
-            for term, name in terms(text, limit=10_000):
+    for story, (title, text) in zip(stories, parsed, strict=True):
+        for words in [text] if _headline_case(story.title) else [title, text]:
+            for term, name in words:
                 if not term.startswith("#"):
                     (capital if name else lower).add(term)
     return frozenset(capital - lower - _CALENDAR)
 
 
-def _bag(story: StoryText) -> dict[str, float]:
+def _bag(parsed: Parsed) -> dict[str, float]:
     bag: dict[str, float] = {}
-    for repeat, text in ((TITLE_REPEAT, story.title), (1, story.text)):
-        for term, _ in terms(text):
+    for repeat, words in zip((TITLE_REPEAT, 1), parsed, strict=True):
+        for term, _ in words[:MAX_DOC_TERMS]:
             bag[term] = bag.get(term, 0.0) + repeat
     return bag
 
 
 def _vectors(stories: Sequence[StoryText]) -> list[dict[str, float]]:
-    names = _names(stories)
-    bags = [_bag(s) for s in stories]
+    parsed = [_parse(s) for s in stories]
+    names = _names(stories, parsed)
+    bags = [_bag(p) for p in parsed]
     df: dict[str, int] = {}
     for bag in bags:
         for term in bag:
             df[term] = df.get(term, 0) + 1
     n = len(bags)
+    # A word most of the batch carries is boilerplate or the day's subject ("The post
+    # … appeared first on …"): it tells no event from another, and indexing it
+    # would make every pair a candidate (quadratic in the batch).
+    common = max(COMMON_MIN_ITEMS, COMMON_SHARE * n)
+    for bag in bags:
+        for term in [t for t in bag if df[t] > common]:
+            del bag[term]
 
     def boost(term: str) -> float:
         # Names and figures weigh more only when another item has them too: a name
