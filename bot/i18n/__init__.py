@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import gettext
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from functools import lru_cache
 from importlib import resources
@@ -93,3 +96,26 @@ def long_date(day: date, lang: str | None = None) -> str:
     if code == DEFAULT_LANGUAGE:
         return format_date(day, format="EEEE d MMMM y", locale="en")
     return format_date(day, format="full", locale=code)
+
+
+# The language of the command being answered, for code that builds a reply in
+# many places (``bot.digest.commands``): set once per command, read by ``_``.
+_active: ContextVar[str] = ContextVar("linkbrief_language", default=DEFAULT_LANGUAGE)
+
+
+@contextmanager
+def active_language(lang: str | None) -> Iterator[None]:
+    """``_`` and ``ngettext`` speak ``lang`` inside this block (this task only)."""
+    token = _active.set(lang or DEFAULT_LANGUAGE)
+    try:
+        yield
+    finally:
+        _active.reset(token)
+
+
+def _(message: str) -> str:
+    return translator(_active.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translator(_active.get()).ngettext(singular, plural, n)
