@@ -40,6 +40,7 @@ FIRST_DIGEST_WINDOW = timedelta(days=1)
 MAX_FIRST_WINDOW = timedelta(days=7)
 LINE_LIMIT = 240
 MAX_CANDIDATES = 2000
+MAX_VOICES = 8  # items of one story read for disagreements
 SHARED_SOURCE = "shared in this channel"  # marks a candidate that is a channel share
 _QUOTE_RE = re.compile(r"[“\"«„]([^“”\"«»„]{12,400})[”\"»“]")
 _NON_WORD = re.compile(r"[^\w\s]")
@@ -290,6 +291,8 @@ async def _disagreements(app: App, group: list[Candidate]) -> list[Disagreement]
     for cand in group:
         if cand.source == SHARED_SOURCE and cand.canonical_url in feed_urls:
             continue  # the same article as a feed item: not another voice
+        if len(texts) >= MAX_VOICES:
+            break  # a cached-brief read per voice: a big story costs a bounded number
         brief = await app.service.cached_brief(cand.canonical_url)
         outlet = cand.source
         if cand.source == SHARED_SOURCE:
