@@ -288,7 +288,8 @@ async def _disagreements(app: App, group: list[Candidate]) -> list[Disagreement]
     if len(group) < 2:
         return []
     texts: list[OutletText] = []
-    for cand in group:
+    # Earliest report first, as the entry lists its outlets.
+    for cand in sorted(group, key=lambda c: (c.source == SHARED_SOURCE, c.when, c.source)):
         if cand.source == SHARED_SOURCE and cand.canonical_url in feed_urls:
             continue  # the same article as a feed item: not another voice
         if len(texts) >= MAX_VOICES:

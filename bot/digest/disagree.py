@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from bot.digest.models import Disagreement, DisagreementValue
 
 MAX_SHOWN = 3  # kinds of disagreement per entry
+KIND_ORDER = ("vote", "amount", "percent", "count", "date", "speaker")
 MAX_VALUES = 3
 MAX_RATIO = 2.0  # numbers further apart are different figures, not a disagreement
 _MULT = {
@@ -160,6 +161,7 @@ def _speaker_disagreements(outlets: list[OutletText]) -> list[Disagreement]:
 def disagreements(outlets: Iterable[OutletText]) -> list[Disagreement]:
     """Figures and speakers that differ between the outlets of one story; [] when they agree."""
     outlets = list(outlets)
+    rank = {o: i for i, o in reversed(list(enumerate(o.outlet for o in outlets)))}
     per_outlet: dict[str, dict[tuple[str, str], dict[float | str, str]]] = {}
     for o in outlets:
         figures = _figures(o.text)
@@ -183,9 +185,11 @@ def disagreements(outlets: Iterable[OutletText]) -> list[Disagreement]:
             subject = noun if kind == "count" else ""
             if kind == "count":
                 subject = _count_noun(per_outlet, (kind, noun))
-            values = sorted(by_value.values(), key=lambda v: (-len(v.sources), v.sources[0]))
+            # The most-reported value first, then in the order the outlets came in.
+            values = sorted(by_value.values(), key=lambda v: (-len(v.sources), rank[v.sources[0]]))
             out.append(Disagreement(kind=kind, subject=subject, values=values[:MAX_VALUES]))
     out.extend(_speaker_disagreements(outlets))
+    out.sort(key=lambda d: KIND_ORDER.index(d.kind))
     return out[:MAX_SHOWN]
 
 
