@@ -63,7 +63,7 @@ def render_markdown(brief: Brief, lang: str | None = None) -> str:
             lines += _claim_lines(claim)
     notes = []
     if view.withheld_note():
-        notes.append(view.withheld_note() + ".")
+        notes.append(escape(view.withheld_note()) + ".")
     hidden = len(view.claims) - len(shown)
     if hidden > 0:
         notes.append(view.hidden_note(hidden))
