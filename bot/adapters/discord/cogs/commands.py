@@ -95,9 +95,7 @@ class CommandsCog(commands.Cog):
         channel_id = interaction.channel_id or 0
         if isinstance(channel, discord.Thread) and channel.parent_id:
             channel_id = channel.parent_id
-        reply = await handle_language_command(
-            self.app, PLATFORM, str(channel_id), code.split()
-        )
+        reply = await handle_language_command(self.app, PLATFORM, str(channel_id), code.split())
         await interaction.response.send_message(
             reply.text, ephemeral=reply.ephemeral, allowed_mentions=NO_MENTIONS
         )
