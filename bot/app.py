@@ -14,6 +14,8 @@ from typing import Any
 
 from bot.config import Settings
 from bot.errors import LinkbriefError
+from bot.followup.controls import Controls, metered
+from bot.followup.service import Answerer, FollowupService
 from bot.limits import Clock, Limits, utc_now
 from bot.ops import check_health
 from bot.ops.metrics import Metrics
@@ -23,6 +25,7 @@ from bot.pipeline.fetch import SafeFetcher
 from bot.pipeline.models import Brief
 from bot.pipeline.service import BriefService
 from bot.store import Store
+from bot.store.followups import FollowupStore
 
 
 @dataclass
@@ -33,6 +36,8 @@ class App:
     service: BriefService
     limits: Limits
     metrics: Metrics
+    followups: FollowupService
+    controls: Controls
     closers: list = field(default_factory=list)
 
     async def brief_link(
@@ -50,8 +55,18 @@ class App:
         except LinkbriefError as exc:
             self.metrics.failed(kind=exc.kind)
             raise
-        budget = self.limits.budget(platform=platform, team_id=team_id)
-        return await self.service.brief_url(url, budget=budget, platform=platform)
+        budget = metered(self.limits.budget(platform=platform, team_id=team_id))
+        try:
+            brief = await self.service.brief_url(url, budget=budget, platform=platform)
+        except LinkbriefError as exc:
+            await self.followups.record_brief(
+                platform=platform, team_id=team_id, url=url, error_kind=exc.kind
+            )
+            raise
+        await self.followups.record_brief(
+            platform=platform, team_id=team_id, url=url, brief=brief, tokens=budget.spent
+        )
+        return brief
 
     async def health(self) -> dict[str, Any]:
         """The ``/healthz`` report (see ``bot.ops.check_health``)."""
@@ -59,6 +74,7 @@ class App:
 
     async def aclose(self) -> None:
         await self.service.settle()  # cache writes still running need the store
+        await self.followups.settle()
         for close in reversed(self.closers):
             await close()
         await self.fetcher.aclose()
@@ -72,6 +88,17 @@ def build_summarizer(settings: Settings) -> Summarizer:
 
         return build_llm_summarizer(settings)
     return ExtractiveSummarizer()
+
+
+def build_answerer(summarizer: Summarizer) -> Answerer | None:
+    """The model answerer for follow-up questions when briefs use a model client; else None
+    (questions are answered offline, from the article's best-matching sentences)."""
+    client = getattr(summarizer, "client", None)
+    if summarizer.mode != "llm" or client is None or not hasattr(client, "complete_json"):
+        return None
+    from bot.followup.model import ModelAnswerer, load_followup_prompts  # deferred: openai
+
+    return ModelAnswerer(client, load_followup_prompts())
 
 
 async def build_app(
@@ -95,13 +122,33 @@ async def build_app(
         cache_ttl_s=settings.brief_cache_ttl_s,
         observer=metrics,
     )
+    limits = Limits(store, settings, clock=clock)
+    followup_store = FollowupStore(store)
+    followups = FollowupService(
+        followups=followup_store,
+        articles=service,
+        limits=limits,
+        article_ttl_s=settings.brief_cache_ttl_s,
+        model=build_answerer(summarizer),
+    )
+    service.on_article = followups.keep_article
+    controls = Controls(
+        store=store,
+        followups=followup_store,
+        questions=followups,
+        builder=service,
+        cache=store,
+        limits=limits,
+    )
     app = App(
         settings=settings,
         store=store,
         fetcher=fetcher,
         service=service,
-        limits=Limits(store, settings, clock=clock),
+        limits=limits,
         metrics=metrics,
+        followups=followups,
+        controls=controls,
     )
     # A model client we built holds a connection pool: close it with the app.
     client = getattr(summarizer, "client", None)

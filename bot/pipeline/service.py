@@ -108,6 +108,8 @@ class BriefService:
         self.fetches = 0
         self.summaries = 0
         self.on_brief: Callable[[Brief, float], Awaitable[None] | None] | None = None
+        # Issue 18: the article a build fetched, kept for follow-up questions (key, article).
+        self.on_article: Callable[[str, Article], None] | None = None
 
     @property
     def mode(self) -> str:
@@ -316,6 +318,8 @@ class BriefService:
             if cached is not None:
                 return cached.model_copy(update={"url": url}), None
         article = await self.article_from_url(url)
+        if self.on_article is not None:
+            self.on_article(key, article)
         brief = await self._brief_article(article, budget, degraded=degraded)
         if self._cache is None or self._cache_ttl_s <= 0 or degraded:
             return brief, None  # never read back: not written
