@@ -26,6 +26,7 @@ DISCORD_CONTENT_LIMIT = 2000
 ACTION_PREFIX = "linkbrief"
 REGENERATE, DELETE, UP, DOWN = "regenerate", "delete", "up", "down"
 ACTIONS = (REGENERATE, DELETE, UP, DOWN)
+CONTROLS_BLOCK_ID = f"{ACTION_PREFIX}_controls"
 
 
 def _lines(answer: Answer, escape: Callable[[str], str], bold: str, quote_mark: str) -> list[str]:
@@ -102,7 +103,7 @@ def slack_controls(version: int) -> dict[str, Any]:
 
     return {
         "type": "actions",
-        "block_id": f"{ACTION_PREFIX}_controls",
+        "block_id": CONTROLS_BLOCK_ID,
         "elements": [
             button(REGENERATE, "🔄 Regenerate"),
             button(UP, "👍"),

@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.briefing import Briefer
-from bot.adapters.slack.listeners import commands, messages, reactions
+from bot.adapters.slack.listeners import commands, followups, messages, reactions
 from bot.config import Settings
 
 RATE_LIMIT_RETRIES = 3
@@ -62,4 +62,5 @@ def build_bolt_app(settings: Settings, client: AsyncWebClient, briefer: Briefer)
     messages.register(bolt_app, briefer)
     reactions.register(bolt_app, briefer)
     commands.register(bolt_app, briefer)
+    followups.register(bolt_app, briefer)  # issue 18: thread questions and brief controls
     return bolt_app

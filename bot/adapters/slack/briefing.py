@@ -49,6 +49,7 @@ from bot.adapters.slack.recovery import message_key as message_key
 from bot.adapters.slack.recovery import note_key as note_key
 from bot.app import App
 from bot.errors import LinkbriefError
+from bot.followup.render import CONTROLS_BLOCK_ID, with_slack_controls
 from bot.pipeline.urls import links_in_message
 from bot.render.slack import render_slack, render_slack_error, render_slack_placeholder
 from bot.store.batch import Batcher
@@ -295,7 +296,10 @@ class Briefer:
             if job.note is None:
                 if building is None:
                     building = asyncio.create_task(self._paced_brief(job), name="slack-brief")
-                await self._update(job, placeholder_ts, await building)
+                message = await building
+                await self._update(job, placeholder_ts, message)
+                if _has_controls(message):  # issue 18: the brief's controls and thread
+                    await self._record_post(job, placeholder_ts)
             async with self.writes.turn(WriteOrder.FINISH):
                 await self.leases.finish(job.key)
         except BaseException:
@@ -349,7 +353,7 @@ class Briefer:
                 channel_id=job.channel,
                 user_id=job.user_id,
             )
-            return render_slack(brief)
+            return with_slack_controls(render_slack(brief), version=0)
         except LinkbriefError as exc:
             log.info("slack: no brief for %s: %s", host_of(url), exc.kind)
             return render_slack_error(exc.message)
@@ -368,6 +372,17 @@ class Briefer:
             text = str(message.get("text") or self.generic_error)
             await self.client.chat_update(channel=job.channel, ts=ts, text=text, blocks=[])
 
+    async def _record_post(self, job: LinkJob, ts: str) -> None:
+        """Remember the posted brief for its controls and follow-up questions (issue 18)."""
+        try:
+            await self.app.followups.followups.record_post(
+                platform=PLATFORM, channel_id=job.channel, message_id=ts,
+                thread_id=job.thread_ts or ts, team_id=job.team_id, poster_id=job.user_id,
+                url=job.url,
+            )  # fmt: skip
+        except Exception:  # the brief is out; only its controls will say "gone"
+            log.warning("slack: could not record a posted brief", exc_info=True)
+
     async def _respond_ephemeral(self, response_url: str, text: str) -> None:
         try:
             await AsyncWebhookClient(response_url).send(text=text, response_type="ephemeral")
@@ -383,6 +398,10 @@ class Briefer:
     async def _resume_links(self, key: str, payload: dict[str, Any]) -> None:
         jobs = [LinkJob.from_payload(job) for job in payload.get("jobs") or []]
         await self.run_all(key, jobs, resumed=True)
+
+
+def _has_controls(message: dict[str, Any]) -> bool:
+    return any(b.get("block_id") == CONTROLS_BLOCK_ID for b in message.get("blocks") or [])
 
 
 async def _cancelled(task: asyncio.Task[Any] | None) -> None:

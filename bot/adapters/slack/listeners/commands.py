@@ -16,6 +16,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.adapters.slack.briefing import PLATFORM, Briefer, LinkJob
 from bot.digest.commands import handle_digest_command
+from bot.followup.stats import workspace_stats
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,8 @@ def help_text(reaction: str) -> str:
         f"• react with :{reaction}: to a message: brief the links in it\n"
         "• `/linkbrief digest add <feed or site url>`: a daily digest in this channel "
         "(`digest help` for more)\n"
+        "• mention me in a brief's thread to ask about the article; "
+        "`/linkbrief stats`: this workspace's figures (only you see them)\n"
         "• `/linkbrief help`: this help"
     )
 
@@ -63,6 +66,14 @@ async def answer_digest(
         await respond(text=reply.text, response_type="ephemeral")
 
 
+async def stats_text(briefer: Briefer, team_id: str) -> str:
+    report = await workspace_stats(
+        briefer.app.followups.followups, platform=PLATFORM, team_id=team_id,
+        daily_budget=briefer.app.settings.daily_token_budget,
+    )  # fmt: skip
+    return "\n".join(["*linkbrief stats for this workspace*", *report.lines("*")])
+
+
 def register(bolt_app: AsyncApp, briefer: Briefer) -> None:
     store = briefer.app.store
     reaction = briefer.app.settings.slack_trigger_reaction.strip(":")
@@ -83,6 +94,10 @@ def register(bolt_app: AsyncApp, briefer: Briefer) -> None:
                 answer_digest(briefer, respond, channel, user, text[len("digest") :].strip()),
                 name="slack-digest-command",
             )
+            return
+        if words[0] == "stats":  # issue 18: answered privately, in the acknowledgement
+            team = str(command.get("team_id") or "")
+            await ack(text=await stats_text(briefer, team))
             return
         if words[0] == "auto":
             if len(words) == 2 and words[1] in ("on", "off"):
