@@ -49,11 +49,13 @@ class LinkbriefBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         from bot.adapters.discord.cogs.commands import CommandsCog
+        from bot.adapters.discord.cogs.followups import FollowupCog
         from bot.adapters.discord.cogs.links import LinksCog
 
         self.briefer = Briefer(self.app, self, lease_s=self.lease_s)
         await self.add_cog(LinksCog(self, self.briefer))
         await self.add_cog(CommandsCog(self, self.briefer))
+        await self.add_cog(FollowupCog(self, self.briefer))  # issue 18: questions, controls
         self.briefer.background.spawn(self.briefer.resume_pending(), name="discord-resume")
 
     async def close(self) -> None:

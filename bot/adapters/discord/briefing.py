@@ -45,6 +45,7 @@ from typing import Any
 
 import discord
 
+from bot.adapters.discord.controls_view import CONTROLS_KEY, controls_view
 from bot.adapters.discord.recovery import (
     PENDING_PREFIX,
     Background,
@@ -87,13 +88,16 @@ def send_kwargs(rendered: Rendered) -> dict[str, Any]:
     """A rendered dict as discord.py send/edit arguments, with the posting rules applied."""
     embeds = [discord.Embed.from_dict(e) for e in rendered.get("embeds") or []]
     content = _BARE_URL.sub(r"<\1>", rendered.get("content") or "")
-    return {
+    kwargs = {
         "content": content or None,
         "embeds": embeds,
         "allowed_mentions": NO_MENTIONS,
         # Suppressing embeds would hide our own embed too, so only when there is none.
         "suppress_embeds": not embeds,
     }
+    if CONTROLS_KEY in rendered:  # issue 18: Regenerate / thumbs / Delete under a brief
+        kwargs["view"] = controls_view(int(rendered[CONTROLS_KEY]))
+    return kwargs
 
 
 class ForbiddenChannels:
@@ -258,12 +262,28 @@ class Briefer:
         self, key: str, link: str, placeholder: discord.Message, asker: Asker, several: bool
     ) -> None:
         try:
-            rendered = await self.render_link(link, asker=asker, label=several)
+            rendered = await self.render_link(link, asker=asker, label=several, controls=True)
             await self._edit(placeholder, rendered)
+            if CONTROLS_KEY in rendered:
+                await self._record_post(placeholder, link, asker)
             await self.leases.finish(key)
         except BaseException:
             await _quietly(self.leases.release(key))
             raise
+
+    async def _record_post(self, posted: discord.Message, link: str, asker: Asker) -> None:
+        """Remember the brief for its controls and questions (issue 18): in the bot's thread
+        the thread is the conversation, elsewhere replies to the brief are."""
+        channel = posted.channel
+        thread = channel.id if isinstance(channel, discord.Thread) else posted.id
+        try:
+            await self.app.followups.followups.record_post(
+                platform=PLATFORM, channel_id=str(channel.id), message_id=str(posted.id),
+                thread_id=str(thread), team_id=asker.guild_id, poster_id=asker.user_id,
+                url=link,
+            )  # fmt: skip
+        except Exception:  # the brief is out; only its controls will say "gone"
+            log.warning("could not record a posted brief", exc_info=True)
 
     async def _placeholder(
         self, place: Place, key: str, link: str | None
@@ -371,7 +391,7 @@ class Briefer:
 
     # --- shared ----------------------------------------------------------------
     async def render_link(
-        self, link: str, *, asker: Asker | None = None, label: bool = False
+        self, link: str, *, asker: Asker | None = None, label: bool = False, controls: bool = False
     ) -> Rendered:
         """The brief of ``link`` as a rendered dict, or the friendly error in its place.
 
@@ -392,7 +412,8 @@ class Briefer:
         except Exception:
             log.exception("unexpected failure briefing %s", link)
             return render_discord_error(LinkbriefError.default_message)
-        return render_discord(brief)
+        rendered = render_discord(brief)
+        return {**rendered, CONTROLS_KEY: 0} if controls else rendered
 
 
 def _edit_kwargs(rendered: Rendered) -> dict[str, Any]:
