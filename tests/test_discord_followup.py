@@ -36,8 +36,10 @@ async def _ask(stack: DiscordStack, thread: int, text: str) -> str:
     before = len(stack.fake.calls("POST", rf"/channels/{thread}/messages"))
     bot_id = stack.fake.p.bot_user["id"]
     await stack.say(f"<@{bot_id}> {text}", channel_id=thread)
-    calls = await wait_until(lambda: (c := stack.fake.calls("POST", rf"/channels/{thread}/messages"))
-                             and len(c) > before and c)  # fmt: skip
+    path = rf"/channels/{thread}/messages"
+    calls = await wait_until(
+        lambda: (c := stack.fake.calls("POST", path)) and len(c) > before and c
+    )
     return str(calls[-1].json["content"])
 
 
