@@ -206,3 +206,16 @@ async def test_console_question_lines_ask_about_the_last_link(tmp_path: Path) ->
             assert text.rstrip().endswith("The article doesn't say.")
         finally:
             await app.aclose()
+
+
+def test_offline_context_helps_a_vague_question_but_never_an_absent_topic() -> None:
+    from bot.followup.answer import offline_answer
+    from bot.pipeline.models import Article
+
+    text = (Path(__file__).parent / "fixtures" / "example_article.txt").read_text()
+    article = Article(url="https://example.org/a", canonical_url="https://example.org/a", text=text)
+    context = "What did Medinsky propose?"
+    absent = offline_answer(article, "What did Putin say about sanctions?", context)
+    assert absent.status == "not_in_article"
+    vague = offline_answer(article, "And what else?", context)
+    assert vague.status == "answered" and all(p.speaker == "Medinsky" for p in vague.parts)

@@ -150,23 +150,28 @@ def _quote_of(sentence: _Sentence) -> str:
 def offline_answer(article: Article, question: str, context: str = "") -> Answer:
     """The best-matching sentences of ``article`` for ``question``, verified, or "doesn't say".
 
-    ``context`` (earlier questions of the thread) lends its terms when the
-    question alone has too few the article uses ("and what did he say next?").
+    ``context`` (the thread's last question) lends its terms when the question
+    alone has fewer than two ("and what else?").
     """
     from rank_bm25 import BM25Okapi  # deferred: numpy is slow to import
 
     sentences = article_sentences(article)
     answer = Answer(question=question, status="not_in_article", mode="extractive",
                     title=article.title, url=article.url)  # fmt: skip
-    query = list(dict.fromkeys(terms(question)))
+    own = list(dict.fromkeys(terms(question)))
+    vocabulary = {t for s in sentences for t in s.terms}
+    query, covering = own, own
+    if context and len(own) < 2:
+        # "And what else did he say?": the thread's last question says what about.
+        extra = [t for t in dict.fromkeys(terms(context)) if t not in own]
+        query = own + extra
+        covering = [t for t in own if t in vocabulary] or extra
     if not sentences or not query:
         return answer
-    vocabulary = {t for s in sentences for t in s.terms}
-    if context and sum(1 for t in query if t in vocabulary) < 2:
-        query += [t for t in dict.fromkeys(terms(context)) if t not in query]
     ranker = BM25Okapi([s.terms or ["\x00"] for s in sentences])
     scores = ranker.get_scores(query)
-    weights = _term_weights(query, sentences)
+    # Coverage counts the question's own terms: a term the article never uses weighs most.
+    weights = _term_weights(covering, sentences)
     total = sum(weights.values())
     ranked = sorted(range(len(sentences)), key=lambda i: (-scores[i], i))
     chosen: list[_Sentence] = []
