@@ -15,7 +15,7 @@ from bot.followup.answer import NOT_IN_ARTICLE, Answer
 from bot.render import discord as discord_render
 from bot.render import markdown as markdown_render
 from bot.render import slack as slack_render
-from bot.render.common import defang, fit_escaped
+from bot.render.common import defang, fit_escaped, text_len
 
 TEXT_LIMIT = 400
 QUOTE_LIMIT = 600
@@ -47,7 +47,7 @@ def _lines(answer: Answer, escape: Callable[[str], str], bold: str, quote_mark: 
             who = defang(part.speaker, single_line=True)
             if part.source and part.source.lower() not in (part.speaker.lower(), "the author"):
                 who += f", per {defang(part.source, single_line=True)}"
-            out.append(f"{quote_mark}“{quote}” — {escape(who[:300])}")
+            out.append(f"{quote_mark}“{quote}” — {fit_escaped(who, 300, escape)}")
         if answer.withheld:
             n = len(answer.withheld)
             out.append(
@@ -60,9 +60,22 @@ def _lines(answer: Answer, escape: Callable[[str], str], bold: str, quote_mark: 
     return out
 
 
+def _join_within(lines: list[str], limit: int) -> str:
+    """Whole lines, in order, while they fit ``limit`` (each line is bounded already, so
+    no escape sequence or quote is ever cut in half; what does not fit is left out)."""
+    kept: list[str] = []
+    size = 0
+    for line in lines:
+        extra = text_len(line) + (1 if kept else 0)
+        if size + extra > limit:
+            break
+        kept.append(line)
+        size += extra
+    return "\n".join(kept)
+
+
 def answer_slack(answer: Answer) -> dict[str, Any]:
-    text = "\n".join(_lines(answer, slack_render.escape, "*", "> "))
-    text = text[:SLACK_SECTION_LIMIT]
+    text = _join_within(_lines(answer, slack_render.escape, "*", "> "), SLACK_SECTION_LIMIT)
     return {
         "text": text,
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text, "verbatim": True}}],
@@ -70,8 +83,8 @@ def answer_slack(answer: Answer) -> dict[str, Any]:
 
 
 def answer_discord(answer: Answer) -> dict[str, Any]:
-    text = "\n".join(_lines(answer, discord_render.escape, "**", "> "))
-    return {"content": text[:DISCORD_CONTENT_LIMIT]}
+    text = _join_within(_lines(answer, discord_render.escape, "**", "> "), DISCORD_CONTENT_LIMIT)
+    return {"content": text}
 
 
 def answer_markdown(answer: Answer) -> str:

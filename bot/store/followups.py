@@ -30,6 +30,10 @@ from bot.store.store import Store
 from bot.store.tables import digest
 
 MAX_TURN_CHARS = 4000  # what a stored question or answer keeps
+# Questions and answers are people's words: kept only as context for the thread's next
+# question. Brief posts (their controls), votes and activity serve /linkbrief stats (7 days).
+TURNS_KEPT = timedelta(days=7)
+RECORDS_KEPT = timedelta(days=30)
 MAX_DOMAIN = 255
 
 
@@ -336,11 +340,22 @@ class FollowupStore:
 
         return await self._store.read(read)
 
-    async def purge_activity(self, older_than: timedelta) -> int:
-        cutoff = _now() - older_than
-        return await self._store.write(
-            lambda conn: conn.execute(delete(ActivityRow).where(ActivityRow.at < cutoff)).rowcount
-        )
+    async def purge(self, *, article_ttl_s: float) -> dict[str, int]:
+        """Housekeeping: articles past their TTL, thread turns after ``TURNS_KEPT``, brief posts,
+        votes and activity after ``RECORDS_KEPT``; returns how many rows of each went."""
+        turns_cutoff, cutoff = _now() - TURNS_KEPT, _now() - RECORDS_KEPT
+        statements = {
+            "articles": delete(ArticleRow).where(ArticleRow.created_at < _ago(article_ttl_s)),
+            "turns": delete(TurnRow).where(TurnRow.asked_at < turns_cutoff),
+            "brief_posts": delete(BriefPostRow).where(BriefPostRow.created_at < cutoff),
+            "feedback": delete(FeedbackRow).where(FeedbackRow.voted_at < cutoff),
+            "activity": delete(ActivityRow).where(ActivityRow.at < cutoff),
+        }
+
+        def run(conn: Connection) -> dict[str, int]:
+            return {name: conn.execute(stmt).rowcount for name, stmt in statements.items()}
+
+        return await self._store.write(run)
 
 
 def _ago(seconds: float) -> datetime:
