@@ -115,3 +115,38 @@ async def test_regenerate_double_click_delete_and_votes(stack: DiscordStack) -> 
     assert int(brief["id"]) in stack.fake.messages
     await _click(stack, brief, "delete", 1, human)
     await wait_until(lambda: int(brief["id"]) not in stack.fake.messages)
+
+
+async def test_a_reply_to_a_brief_without_a_thread_and_stats(stack: DiscordStack) -> None:
+    await stack.start_bot(brief_cache_ttl_s=3600)
+    fake = stack.fake
+    message = await stack.say(f"see {stack.article_url()}", channel_id=fake.p.thread_id)
+    await stack.edits_in(fake.p.thread_id)  # in a thread already: the brief is a reply
+    brief = await wait_until(lambda: next((m for m in fake.messages.values()
+                                           if m.get("components")), None))  # fmt: skip
+    assert int(brief["channel_id"]) == fake.p.thread_id and message["id"]
+    assert stack.chat is not None
+    stack.chat.script([_answer(ZELENSKY, "Zelensky")])
+    question = fake.p.user_message("and territory?", channel_id=fake.p.thread_id)
+    question["message_reference"] = {"message_id": brief["id"], "channel_id": brief["channel_id"]}
+    question["referenced_message"] = brief
+    question["type"] = 19
+    await fake.dispatch("MESSAGE_CREATE", question)
+    path = rf"/channels/{fake.p.thread_id}/messages"
+    reply = await wait_until(
+        lambda: [c for c in fake.calls("POST", path) if "just a territory" in str(c.json)]
+    )
+    assert reply[0].json["allowed_mentions"]["parse"] == []  # pings nobody
+    await _click(stack, brief, "down", 0, fake.p.human)
+    await wait_until(lambda: [m for m in fake.messages.values()
+                              if "👍 0 · 👎 1" in (m.get("content") or "")])  # fmt: skip
+    interaction = fake.p.interaction("linkbrief", [{"type": 1, "name": "stats", "options": []}])
+    await fake.dispatch("INTERACTION_CREATE", interaction)
+    token = interaction["token"]
+    [callback] = await wait_until(
+        lambda: fake.calls("POST", rf"/interactions/\d+/{token}/callback")
+    )
+    text = callback.json["data"]["content"]
+    assert callback.json["data"]["flags"] & (1 << 6)  # only the caller sees it
+    assert "briefs: 1 · questions answered: 1 · links failed: 0" in text
+    assert "feedback: 👍 0 · 👎 1" in text

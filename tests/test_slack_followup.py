@@ -212,3 +212,45 @@ async def test_socket_mode_question_and_double_click(socket_stack: SlackStack) -
     await asyncio.sleep(0.2)
     await stack.drain()
     assert len(stack.api.calls_to("chat.update")) == edits + 1
+
+
+async def test_a_question_is_answered_where_auto_briefing_is_off(stack: SlackStack) -> None:
+    assert (await stack.post_command("auto off"))[0] == 200
+    assert (await stack.post_command(f"<{stack.article_url()}>"))[0] == 200
+    await stack.api.wait_for(lambda: bool(stack.api.calls_to("chat.update")))
+    await stack.drain()
+    [brief] = [m for m in stack.api.bot_posts() if _controls(m)]
+    assert "thread_ts" not in brief  # a /linkbrief brief starts its own thread
+    stack.chat.script([answer(ZELENSKY, "Zelensky")])
+    text = await ask(stack, brief["ts"], "what did Zelensky say about territory?")
+    assert "just a territory" in text
+
+
+async def test_regenerate_skips_the_cache_and_pays_from_the_budget(stack: SlackStack) -> None:
+    _, brief_ts = await post_brief(stack)
+    assert stack.app is not None
+    left = await stack.app.limits.tokens_left(platform="slack", team_id=TEAM_ID)
+    requests, fetches = len(stack.chat.requests), stack.app.service.fetches
+    assert await post_click(stack, click(brief_ts, "regenerate", "U0009")) == 200
+    await stack.api.wait_for(lambda: stack.app is not None and stack.app.controls.regenerations)
+    await stack.drain()
+    assert len(stack.chat.requests) == requests + 1  # a new model call...
+    assert stack.app.service.fetches == fetches + 1  # ...on a fresh fetch
+    after = await stack.app.limits.tokens_left(platform="slack", team_id=TEAM_ID)
+    assert left is not None and after is not None and after < left
+
+
+async def test_stats_name_the_domain_that_failed(stack: SlackStack) -> None:
+    bad = stack.articles.url("/status/404")
+    assert (await stack.post_event(event_body(message_event(f"<{bad}>"))))[0] == 200
+    await stack.api.wait_for(lambda: bool(stack.api.calls_to("chat.update")))
+    await stack.drain()
+    form = {"command": "/linkbrief", "text": "stats", "channel_id": CHANNEL, "user_id": "U1",
+            "team_id": TEAM_ID, "trigger_id": uuid.uuid4().hex,
+            "response_url": stack.api.hook_url("cmd")}  # fmt: skip
+    raw = urlencode(form)
+    _, body = await stack.post_raw(
+        raw, signed_headers(raw, {"Content-Type": "application/x-www-form-urlencoded"})
+    )
+    assert "briefs: 0 · questions answered: 0 · links failed: 1" in body
+    assert "domains that failed most: 127.0.0.2 (1)" in body

@@ -263,9 +263,9 @@ class Briefer:
     ) -> None:
         try:
             rendered = await self.render_link(link, asker=asker, label=several, controls=True)
-            await self._edit(placeholder, rendered)
-            if CONTROLS_KEY in rendered:
+            if CONTROLS_KEY in rendered:  # recorded first: a question or click finds it
                 await self._record_post(placeholder, link, asker)
+            await self._edit(placeholder, rendered)
             await self.leases.finish(key)
         except BaseException:
             await _quietly(self.leases.release(key))

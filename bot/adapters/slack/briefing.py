@@ -297,9 +297,9 @@ class Briefer:
                 if building is None:
                     building = asyncio.create_task(self._paced_brief(job), name="slack-brief")
                 message = await building
+                if _has_controls(message):  # issue 18: recorded first, so a question or a
+                    await self._record_post(job, placeholder_ts)  # click never finds none
                 await self._update(job, placeholder_ts, message)
-                if _has_controls(message):  # issue 18: the brief's controls and thread
-                    await self._record_post(job, placeholder_ts)
             async with self.writes.turn(WriteOrder.FINISH):
                 await self.leases.finish(job.key)
         except BaseException:
