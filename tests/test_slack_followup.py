@@ -254,3 +254,16 @@ async def test_stats_name_the_domain_that_failed(stack: SlackStack) -> None:
     )
     assert "briefs: 0 · questions answered: 0 · links failed: 1" in body
     assert "domains that failed most: 127.0.0.2 (1)" in body
+
+
+async def test_after_a_reaction_the_links_poster_may_delete(stack: SlackStack) -> None:
+    from tests.slack_helpers import reaction_event
+
+    message = stack.api.add_message(CHANNEL, f"have a look <{stack.article_url()}>", user=POSTER)
+    await stack.post_event(event_body(reaction_event(CHANNEL, message["ts"], user="U0002")))
+    await stack.api.wait_for(lambda: bool(stack.api.calls_to("chat.update")))
+    await stack.drain()
+    [brief] = [m for m in stack.api.bot_posts() if _controls(m)]
+    assert await post_click(stack, click(brief["ts"], "delete", POSTER)) == 200
+    await stack.api.wait_for(lambda: bool(stack.api.calls_to("chat.delete")))
+    assert (CHANNEL, brief["ts"]) not in stack.api.messages

@@ -377,7 +377,8 @@ class Briefer:
         try:
             await self.app.followups.followups.record_post(
                 platform=PLATFORM, channel_id=job.channel, message_id=ts,
-                thread_id=job.thread_ts or ts, team_id=job.team_id, poster_id=job.user_id,
+                thread_id=job.thread_ts or ts, team_id=job.team_id,
+                poster_id=job.poster_id or job.user_id,
                 url=job.url,
             )  # fmt: skip
         except Exception:  # the brief is out; only its controls will say "gone"

@@ -58,6 +58,7 @@ class LinkJob:
     team_id: str = ""  # whose daily model budget and rate limits apply
     user_id: str = ""
     note: str | None = None  # post this text instead of briefing (e.g. "links skipped")
+    poster_id: str = ""  # who posted the link, when not the asker (a reaction); issue 18
 
     def to_payload(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,6 +74,7 @@ class LinkJob:
             team_id=str(payload.get("team_id") or ""),
             user_id=str(payload.get("user_id") or ""),
             note=payload.get("note"),
+            poster_id=str(payload.get("poster_id") or ""),
         )
 
     @property

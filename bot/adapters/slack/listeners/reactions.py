@@ -69,7 +69,8 @@ def register(bolt_app: AsyncApp, briefer: Briefer) -> None:
                 LinkJob(key=message_key(channel, ts, url), channel=channel, url=url,
                         thread_ts=thread_of(message | {"ts": ts}),
                         team_id=str(payload.get("team_id") or ""),
-                        user_id=str(payload.get("user_id") or ""))
+                        user_id=str(payload.get("user_id") or ""),
+                        poster_id=str(message.get("user") or ""))
                 for url in briefer.links(str(message.get("text") or ""))
             ]  # fmt: skip
         # The link claims are shared with the auto path: a link already briefed is skipped.
