@@ -90,7 +90,7 @@ def build_summarizer(settings: Settings) -> Summarizer:
     return ExtractiveSummarizer()
 
 
-def build_answerer(summarizer: Summarizer) -> Answerer | None:
+def build_answerer(settings: Settings, summarizer: Summarizer) -> Answerer | None:
     """The model answerer for follow-up questions when briefs use a model client; else None
     (questions are answered offline, from the article's best-matching sentences)."""
     client = getattr(summarizer, "client", None)
@@ -98,7 +98,9 @@ def build_answerer(summarizer: Summarizer) -> Answerer | None:
         return None
     from bot.followup.model import ModelAnswerer, load_followup_prompts  # deferred: openai
 
-    return ModelAnswerer(client, load_followup_prompts())
+    return ModelAnswerer(
+        client, load_followup_prompts(), max_input_tokens=settings.max_input_tokens
+    )
 
 
 async def build_app(
@@ -129,7 +131,7 @@ async def build_app(
         articles=service,
         limits=limits,
         article_ttl_s=settings.brief_cache_ttl_s,
-        model=build_answerer(summarizer),
+        model=build_answerer(settings, summarizer),
     )
     service.on_article = followups.keep_article
     controls = Controls(

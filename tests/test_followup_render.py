@@ -77,3 +77,20 @@ def test_control_ids_round_trip_and_fit_the_block_limit() -> None:
     assert all(e["value"] == "3" for e in block["elements"])
     full = with_slack_controls({"text": "t", "blocks": [{"type": "divider"}] * MAX_BLOCKS}, 0)
     assert len(full["blocks"]) == MAX_BLOCKS and full["blocks"][-1] == slack_controls(0)
+
+
+def test_a_long_article_is_cut_to_the_paragraphs_the_question_is_about() -> None:
+    from bot.followup.model import excerpt_for
+    from bot.llm.tokens import estimate_tokens
+
+    filler = "\n\n".join(
+        f"Paragraph {i} is about weather, harvests and trains." for i in range(400)
+    )
+    quoted = "The report said:\n\n> Analysts expect rain.\n> Zelensky said land matters."
+    text = f"{filler}\n\n{TEXT}\n\n{quoted}\n\n{filler}"
+    assert excerpt_for(text, "anything", 10**6) == text  # fits: sent whole
+    cut = excerpt_for(text, "What did Zelensky say about territory?", 600)
+    assert estimate_tokens(cut) <= 600
+    assert ZELENSKY in cut and "Paragraph 7 " not in cut
+    assert "The report said:" in cut  # a quoted block keeps the line introducing it
+    assert all(part in text for part in cut.split("\n\n"))  # verbatim paragraphs

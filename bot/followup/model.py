@@ -18,9 +18,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.followup.answer import MAX_PARTS, Answer, AnswerPart, human_reason
+from bot.followup.answer import MAX_PARTS, Answer, AnswerPart, human_reason, terms
 from bot.llm.prompts import DEFAULT_PROMPTS_DIR, PromptError, new_boundary, template_variables
 from bot.llm.summarizer import JSONChat
+from bot.llm.tokens import estimate_chat_tokens, estimate_tokens
+from bot.pipeline.attribution import split_blocks
 from bot.pipeline.models import Article, Draft, DraftClaim
 from bot.pipeline.verify import clean_summary, verify_draft
 
@@ -29,8 +31,9 @@ log = logging.getLogger(__name__)
 SCHEMA_NAME = "linkbrief_answer"
 USER_VARIABLES = frozenset({"article", "boundary", "title", "history", "question"})
 MAX_QUESTION_CHARS = 500
-MAX_ARTICLE_CHARS = 60_000  # ~15k tokens: questions are about articles the bot briefed
+MAX_HISTORY_CHARS = 3000
 MAX_OUTPUT_TOKENS = 600
+DEFAULT_MAX_INPUT_TOKENS = 12_000  # MAX_INPUT_TOKENS' default (bot/config.py)
 
 
 class _Sentence(BaseModel):
@@ -111,24 +114,35 @@ class ModelAnswerer:
 
     mode = "llm"
 
-    def __init__(self, client: JSONChat, prompts: FollowupPrompts) -> None:
+    def __init__(
+        self,
+        client: JSONChat,
+        prompts: FollowupPrompts,
+        *,
+        max_input_tokens: int = DEFAULT_MAX_INPUT_TOKENS,
+    ) -> None:
         self.client = client
         self.prompts = prompts
         self.schema = answer_schema()
+        self.max_input_tokens = max_input_tokens
 
     async def answer(self, article: Article, question: str, history: str) -> Answer:
         """Raises ``LLMError`` when the model is unavailable (the caller falls back)."""
-        text = article.text[:MAX_ARTICLE_CHARS]
+        question = " ".join(question.split())[:MAX_QUESTION_CHARS]
+        history = (history or "(no earlier questions)")[-MAX_HISTORY_CHARS:]
+        title = " ".join(article.title.split())[:200] or "(none)"
         boundary = new_boundary()
-        while any(boundary in part for part in (text, history, question)):
+        while any(boundary in part for part in (article.text, history, question)):
             boundary = new_boundary()
-        user = self.prompts.render_user(
-            article=text,
-            boundary=boundary,
-            title=" ".join(article.title.split())[:200] or "(none)",
-            history=history or "(no earlier questions)",
-            question=" ".join(question.split())[:MAX_QUESTION_CHARS],
-        )
+        variables = {"boundary": boundary, "title": title, "history": history,
+                     "question": question}  # fmt: skip
+        overhead = estimate_chat_tokens(
+            [{"role": "system", "content": self.prompts.system},
+             {"role": "user", "content": self.prompts.render_user(article="", **variables)}],
+            self.schema,
+        )  # fmt: skip
+        text = excerpt_for(article.text, question, self.max_input_tokens - overhead)
+        user = self.prompts.render_user(article=text, **variables)
         result = await self.client.complete_json(
             self.prompts.system.replace("$$", "$"),
             user,
@@ -145,6 +159,40 @@ class ModelAnswerer:
         answer = checked_answer(article, question, drafted)
         answer.tokens = result.prompt_tokens + result.completion_tokens
         return answer
+
+
+def excerpt_for(text: str, question: str, budget_tokens: int) -> str:
+    """``text`` if it fits ``budget_tokens``, else its paragraphs most relevant to the
+    question (BM25), in article order, within the budget. A quoted paragraph brings the
+    line that introduces its block, so who is speaking stays visible. Quotes are still
+    verified against the whole article."""
+    if estimate_tokens(text) <= budget_tokens:
+        return text
+    from rank_bm25 import BM25Okapi  # deferred: numpy is slow to import
+
+    blocks = [b for b in split_blocks(text) if b.text.strip()]
+    if not blocks:
+        return ""
+    ranker = BM25Okapi([terms(b.text) or ["\x00"] for b in blocks])
+    scores = ranker.get_scores(terms(question) or ["\x00"])
+    order = sorted(range(len(blocks)), key=lambda i: (-scores[i], i))
+    chosen: set[int] = set()
+    used = 0
+    for i in order:
+        wanted = [i]
+        if blocks[i].quoted:  # the introducer is the non-quoted block just before the run
+            j = i - 1
+            while j >= 0 and blocks[j].quoted:
+                j -= 1
+            if j >= 0 and blocks[j].introduces:
+                wanted.insert(0, j)
+        cost = sum(estimate_tokens(text[blocks[k].start : blocks[k].end]) + 1
+                   for k in wanted if k not in chosen)  # fmt: skip
+        if used + cost > budget_tokens:
+            continue
+        chosen.update(wanted)
+        used += cost
+    return "\n\n".join(text[blocks[k].start : blocks[k].end] for k in sorted(chosen))
 
 
 def checked_answer(article: Article, question: str, drafted: ModelAnswer) -> Answer:
