@@ -138,7 +138,7 @@ async def test_expired_article_is_fetched_once_for_questions_at_once(tmp_path: P
             await app.followups.settle()
             await _ask(app, url, "What did Zelensky say?")
             assert app.followups.fetches == 0
-            await app.followups.followups.purge_articles(older_than_s=-60)  # all expired
+            await app.followups.followups.purge(article_ttl_s=-60)  # every kept article expired
             await asyncio.gather(*(_ask(app, url, f"What did Medinsky say? {i}", thread=f"x{i}")
                                    for i in range(3)))  # fmt: skip
             assert app.followups.fetches == 1

@@ -15,6 +15,9 @@ POST = {"platform": "slack", "channel_id": "C1", "message_id": "111.1", "thread_
         "team_id": "T1", "poster_id": "U1", "url": "https://example.org/a"}  # fmt: skip
 
 
+TURN = {"platform": "slack", "team_id": "T1", "channel_id": "C1", "domain": "e.org", "tokens": 0}
+
+
 async def test_articles_are_kept_and_expire(store: Store) -> None:
     f = FollowupStore(store)
     article = Article(url="https://e.org/a", canonical_url="https://e.org/a", text="Hello.",
@@ -45,8 +48,8 @@ async def test_posts_votes_and_versions(store: Store) -> None:
 async def test_turns_come_back_oldest_first(store: Store) -> None:
     f = FollowupStore(store)
     for i in range(5):
-        await f.add_turn("slack", "C1", "t", f"q{i}", f"a{i}")
-    await f.add_turn("slack", "C1", "other", "x", "y")
+        await f.record_question(**TURN, thread_id="t", question=f"q{i}", answer=f"a{i}")
+    await f.record_question(**TURN, thread_id="other", question="x", answer="y")
     turns = await f.recent_turns("slack", "C1", "t", 3)
     assert [t.question for t in turns] == ["q2", "q3", "q4"]
 
@@ -77,11 +80,12 @@ async def test_activity_totals_per_team_and_window(store: Store) -> None:
 async def test_housekeeping_drops_only_what_is_old(store: Store) -> None:
     f = FollowupStore(store)
     await f.put_article("k", Article(url="k", canonical_url="k", text="t"))
-    await f.add_turn("slack", "C1", "t", "q", "a")
+    await f.record_question(**TURN, thread_id="t", question="q", answer="a")
     await f.record_post(**POST)
     await f.record_activity(platform="slack", team_id="T1", kind="brief",
                             at=datetime.now(UTC) - timedelta(days=31))  # fmt: skip
     dropped = await f.purge(article_ttl_s=3600)
     assert dropped == {"articles": 0, "turns": 0, "brief_posts": 0, "feedback": 0, "activity": 1}
+    # (the question's own activity row is new: kept)
     dropped = await f.purge(article_ttl_s=-1)
     assert dropped["articles"] == 1

@@ -159,16 +159,17 @@ class FollowupService:
         await self.limits.check_brief(
             platform=platform, team_id=team_id, channel_id=channel_id, user_id=user_id
         )
-        article = await self.article_for(url)
-        turns = await self.followups.recent_turns(platform, channel_id, thread_id, HISTORY_TURNS)
+        article, turns = await asyncio.gather(
+            self.article_for(url),
+            self.followups.recent_turns(platform, channel_id, thread_id, HISTORY_TURNS),
+        )
         history = "\n".join(f"Q: {t.question}\nA: {t.answer}" for t in turns)
         context = " ".join(t.question for t in turns[-1:])
         answer = await self._answer(article, question, history, context, platform, team_id)
         answer.url = url
-        await self.followups.add_turn(platform, channel_id, thread_id, question, answer.plain())
-        await self.followups.record_activity(
-            platform=platform, team_id=team_id, kind="question", domain=domain_of(url),
-            tokens=answer.tokens,
+        await self.followups.record_question(
+            platform=platform, team_id=team_id, channel_id=channel_id, thread_id=thread_id,
+            question=question, answer=answer.plain(), domain=domain_of(url), tokens=answer.tokens,
         )  # fmt: skip
         return answer
 

@@ -119,14 +119,6 @@ class FollowupStore:
         except (TypeError, ValidationError):
             return None  # written by another version: a miss, the page is fetched again
 
-    async def purge_articles(self, older_than_s: float) -> int:
-        cutoff = _ago(older_than_s)
-        return await self._store.write(
-            lambda conn: (
-                conn.execute(delete(ArticleRow).where(ArticleRow.created_at < cutoff)).rowcount
-            )
-        )
-
     # --- posted briefs ----------------------------------------------------------------
 
     @retrying
@@ -242,17 +234,6 @@ class FollowupStore:
     # --- thread turns ------------------------------------------------------------------
 
     @retrying
-    async def add_turn(
-        self, platform: str, channel_id: str, thread_id: str, question: str, answer: str
-    ) -> None:
-        values = {
-            "platform": platform, "channel_id": channel_id, "thread_id": thread_id,
-            "question": question[:MAX_TURN_CHARS], "answer": answer[:MAX_TURN_CHARS],
-            "asked_at": _now(),
-        }  # fmt: skip
-        await self._store.write(lambda conn: conn.execute(insert_for(conn, TurnRow).values(values)))
-
-    @retrying
     async def recent_turns(
         self, platform: str, channel_id: str, thread_id: str, limit: int
     ) -> list[Turn]:
@@ -269,6 +250,38 @@ class FollowupStore:
         )
         rows = await self._store.read(lambda conn: conn.execute(query).all())
         return [Turn(q, a) for q, a in reversed(rows)]
+
+    @retrying
+    async def record_question(
+        self,
+        *,
+        platform: str,
+        team_id: str,
+        channel_id: str,
+        thread_id: str,
+        question: str,
+        answer: str,
+        domain: str,
+        tokens: int,
+    ) -> None:
+        """The thread's new turn and its activity row, in one transaction."""
+        now = _now()
+        turn = {
+            "platform": platform, "channel_id": channel_id, "thread_id": thread_id,
+            "question": question[:MAX_TURN_CHARS], "answer": answer[:MAX_TURN_CHARS],
+            "asked_at": now,
+        }  # fmt: skip
+        activity = {
+            "platform": platform, "team_id": team_id, "kind": "question",
+            "domain": domain[:MAX_DOMAIN], "error_kind": "", "tokens": tokens,
+            "claims_total": 0, "claims_withheld": 0, "at": now,
+        }  # fmt: skip
+
+        def write(conn: Connection) -> None:
+            conn.execute(insert_for(conn, TurnRow).values(turn))
+            conn.execute(insert_for(conn, ActivityRow).values(activity))
+
+        await self._store.write(write)
 
     # --- activity and stats ---------------------------------------------------------------
 
