@@ -219,3 +219,43 @@ def test_offline_context_helps_a_vague_question_but_never_an_absent_topic() -> N
     assert absent.status == "not_in_article"
     vague = offline_answer(article, "And what else?", context)
     assert vague.status == "answered" and all(p.speaker == "Medinsky" for p in vague.parts)
+
+
+async def test_model_outage_answers_offline_and_says_so(tmp_path: Path) -> None:
+    from bot.followup.service import MODEL_DOWN_NOTE
+    from tests.servers.chat_server import Status
+
+    async with ArticleServer(host="127.0.0.2") as pages, ChatServer() as chat:
+        app = await build_app(_llm(tmp_path, chat))
+        try:
+            chat.script([Status(503)])
+            answer = await _ask(app, pages.url(PAGE), "What did Zelensky say about territory?")
+            assert answer.mode == "extractive" and answer.status == "answered"
+            assert MODEL_DOWN_NOTE in answer.notes
+            assert "language model was unavailable" in answer_markdown(answer)
+        finally:
+            await app.aclose()
+
+
+async def test_a_failed_regenerate_can_be_clicked_again(tmp_path: Path) -> None:
+    from bot.errors import LinkbriefError
+
+    async with ArticleServer(host="127.0.0.2") as pages:
+        app = await build_app(local_settings(tmp_path, summarizer="extractive"))
+        try:
+            post = {"platform": "slack", "channel_id": "C1", "message_id": "1.1"}
+            await app.followups.followups.record_post(**post, thread_id="1.0", team_id="T1",
+                                                      poster_id="U1",
+                                                      url=pages.url("/status/500"))  # fmt: skip
+            for _ in range(2):  # the first failure released its claim: not "busy" the second time
+                try:
+                    await app.controls.regenerate(**post, version=0, user_id="U1")
+                except LinkbriefError:
+                    pass
+                else:
+                    raise AssertionError("a page answering 500 cannot be regenerated")
+            assert app.controls.regenerations == 0
+            stale = await app.controls.regenerate(**post, version=5, user_id="U1")
+            assert stale.brief is None and "already being regenerated" in stale.text
+        finally:
+            await app.aclose()
