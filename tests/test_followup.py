@@ -60,7 +60,7 @@ async def test_model_answer_with_a_verified_quote_uses_the_kept_article(tmp_path
             assert answer.status == "answered", answer
             assert answer.parts[0].speaker == "Zelensky"
             assert "just a territory" in answer.parts[0].quote
-            assert app.service.fetches == 1 and app.followups.fetches == 0  # no second fetch
+            assert pages.hits[PAGE] == 1 and app.followups.fetches == 0  # no second fetch
             slack = answer_slack(answer)
             assert "just a territory" in slack["text"] and "Zelensky" in slack["text"]
             assert_safe_slack(slack, url)
@@ -91,7 +91,7 @@ async def test_invented_quote_and_wrong_speaker_are_refused(tmp_path: Path) -> N
                 assert "does not support" in answer_slack(answer)["text"]
             assert "Crimea to Russia immediately" not in answer_markdown(invented)
             assert "not in the article" in answer_markdown(invented)
-            assert "not give those words to that speaker" in answer_markdown(wrong)
+            assert "said by Mykhailo Podolyak, not Medinsky" in answer_markdown(wrong)
             assert app.followups.fetches == 1  # the first question fetched; the second did not
         finally:
             await app.aclose()
@@ -142,7 +142,7 @@ async def test_expired_article_is_fetched_once_for_questions_at_once(tmp_path: P
             await asyncio.gather(*(_ask(app, url, f"What did Medinsky say? {i}", thread=f"x{i}")
                                    for i in range(3)))  # fmt: skip
             assert app.followups.fetches == 1
-            assert app.service.fetches == 2  # the brief's and the one after expiry
+            assert pages.hits[PAGE] == 2  # the brief's and the one after expiry
         finally:
             await app.aclose()
 

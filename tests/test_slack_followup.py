@@ -22,7 +22,7 @@ from bot.followup.render import CONTROLS_BLOCK_ID
 from bot.pipeline.urls import canonical_url
 from tests.servers.chat_server import Reply
 from tests.servers.slack_api import BOT_USER_ID, TEAM_ID
-from tests.slack_helpers import SlackStack, event_body, message_event, next_ts, signed_headers
+from tests.slack_helpers import PAGE, SlackStack, event_body, message_event, next_ts, signed_headers
 
 CHANNEL = "C0001"
 POSTER = "U0001"
@@ -99,7 +99,7 @@ async def test_questions_in_the_thread_are_answered_from_the_article(stack: Slac
     assert "does not support" in text and "cede Crimea to Russia" not in text
     text = await ask(stack, thread, "what did Putin say about sanctions?")
     assert text.startswith("The article doesn't say.")
-    assert stack.app is not None and stack.app.service.fetches == 1  # never fetched again
+    assert stack.articles.hits[PAGE] == 1  # never fetched again
     # The second question carried the first one as thread context.
     assert "what did Zelensky say about territory?" in stack.chat.requests[-1].messages[-1][
         "content"].split("<<<THREAD")[1]  # fmt: skip
@@ -230,12 +230,12 @@ async def test_regenerate_skips_the_cache_and_pays_from_the_budget(stack: SlackS
     _, brief_ts = await post_brief(stack)
     assert stack.app is not None
     left = await stack.app.limits.tokens_left(platform="slack", team_id=TEAM_ID)
-    requests, fetches = len(stack.chat.requests), stack.app.service.fetches
+    requests, fetches = len(stack.chat.requests), stack.articles.hits[PAGE]
     assert await post_click(stack, click(brief_ts, "regenerate", "U0009")) == 200
     await stack.api.wait_for(lambda: stack.app is not None and stack.app.controls.regenerations)
     await stack.drain()
     assert len(stack.chat.requests) == requests + 1  # a new model call...
-    assert stack.app.service.fetches == fetches + 1  # ...on a fresh fetch
+    assert stack.articles.hits[PAGE] == fetches + 1  # ...on a fresh fetch
     after = await stack.app.limits.tokens_left(platform="slack", team_id=TEAM_ID)
     assert left is not None and after is not None and after < left
 

@@ -1,8 +1,11 @@
 """The console front end: read lines from stdin, brief every link, print markdown.
 
 It is what ``linkbrief run`` starts when no chat tokens are set, so a newcomer
-can paste a link and see exactly what a channel would get. A line starting
-with ``?`` asks a follow-up question about the last link (``bot.followup``).
+can paste a link and see exactly what a channel would get. Each line is one
+request through the same delivery core as the chat platforms; the console's
+"placeholder" is a slot in the line's output, printed in the order the links
+were pasted once the line's briefs are in. A line starting with ``?`` asks a
+follow-up question about the last link briefed (``bot.followup``).
 """
 
 from __future__ import annotations
@@ -10,70 +13,120 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import sys
+import uuid
+import weakref
 from typing import TextIO
 
 from bot.app import App
+from bot.delivery import Asker, Delivery, LinkJob, Outcome, Ref, Request
 from bot.errors import LinkbriefError
 from bot.followup.render import answer_markdown
 from bot.pipeline.urls import links_in_message
 from bot.render.markdown import render_error_markdown, render_markdown
 
+PLATFORM = "console"
 PROMPT = "Paste a link, or ask about the last one with a line starting with ? (Ctrl-D to quit):"
 NO_LINK_YET = "Paste a link first; a line starting with ? asks about the last link."
 
 
-async def ask_console(app: App, url: str, question: str) -> str:
-    """The answer to a ``?`` line about ``url``, as markdown (errors said plainly)."""
-    thread = "console:" + hashlib.sha256(url.encode()).hexdigest()[:24]
-    try:
-        answer = await app.followups.ask_about(
-            url, question, platform="console", team_id="console", channel_id="console",
-            thread_id=thread, user_id="console",
-        )  # fmt: skip
-    except LinkbriefError as exc:
-        return render_error_markdown(str(exc))
-    return answer_markdown(answer)
+class ConsoleSurface:
+    """Collects each line's output in link order; ``flush`` prints it."""
+
+    platform = PLATFORM
+
+    def __init__(self, stdout: TextIO | None = None) -> None:
+        self.stdout = stdout or sys.stdout
+        self._slots: weakref.WeakKeyDictionary[Request, list[str]] = weakref.WeakKeyDictionary()
+        self._briefed: weakref.WeakKeyDictionary[Request, dict[int, str]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self.last_link: str | None = None  # what a "?" line asks about
+
+    async def prepare(self, request: Request, *, look: bool) -> None:
+        pass
+
+    async def post(self, request: Request, job: LinkJob) -> Ref | None:
+        slots = self._slots.setdefault(request, [])
+        slots.append(f"_({job.note})_" if job.note is not None else "")
+        return {"slot": len(slots) - 1}
+
+    async def find(self, request: Request, job: LinkJob, taken: list[Ref]) -> Ref | None:
+        return None  # nothing outlives the process: a console line is never resumed
+
+    async def update(self, request: Request, job: LinkJob, ref: Ref, outcome: Outcome) -> None:
+        if isinstance(outcome, LinkbriefError):
+            # The link is the user's own input, shown as typed; only the message is rendered.
+            text = f"{job.url}\n{render_error_markdown(outcome.message)}"
+        else:
+            text = render_markdown(outcome)
+            self._briefed.setdefault(request, {})[int(ref["slot"])] = job.url
+        self._slots.setdefault(request, [])[int(ref["slot"])] = text
+
+    def flush(self, request: Request) -> None:
+        briefed = self._briefed.pop(request, {})
+        if briefed:  # the last link of the line that was briefed
+            self.last_link = briefed[max(briefed)]
+        for text in self._slots.pop(request, []):
+            if text:
+                print(text, file=self.stdout, flush=True)
+
+
+class ConsoleFrontEnd:
+    platform = PLATFORM
+    poster = None
+
+    def __init__(
+        self, app: App, delivery: Delivery, surface: ConsoleSurface, stdin: TextIO | None = None
+    ) -> None:
+        self.app = app
+        self.delivery = delivery
+        self.surface = surface
+        self.stdin = stdin or sys.stdin
+
+    async def run(self) -> None:
+        stdout = self.surface.stdout
+        if self.stdin.isatty():
+            print(PROMPT, file=stdout, flush=True)
+        try:
+            while line := await asyncio.to_thread(self.stdin.readline):
+                if line.lstrip().startswith("?"):
+                    print(await self.ask(line.strip()[1:].strip()), file=stdout, flush=True)
+                    continue
+                links, dropped = links_in_message(line, self.app.settings.max_links_per_message)
+                if not links:
+                    if line.strip() and self.stdin.isatty():
+                        print("No http(s) link in that line.", file=stdout, flush=True)
+                    continue
+                request = self.request(links, dropped)
+                await self.delivery.run(request)  # every link of the line at once
+                self.surface.flush(request)
+        finally:
+            await self.delivery.aclose()
+
+    async def ask(self, question: str) -> str:
+        """The answer to a ``?`` line about the last link, as markdown (errors said plainly)."""
+        url = self.surface.last_link
+        if url is None or not question:
+            return NO_LINK_YET
+        thread = "console:" + hashlib.sha256(url.encode()).hexdigest()[:24]
+        try:
+            answer = await self.app.followups.ask_about(
+                url, question, platform=PLATFORM, team_id=PLATFORM, channel_id=PLATFORM,
+                thread_id=thread, user_id=PLATFORM, limited=False,
+            )  # fmt: skip
+        except LinkbriefError as exc:
+            return render_error_markdown(exc.message)
+        return answer_markdown(answer)
+
+    @staticmethod
+    def request(links: list[str], dropped: int) -> Request:
+        line = f"{PLATFORM}:{uuid.uuid4().hex}"  # a console line is never redelivered
+        return Request.for_links(
+            line, links, dropped, job_key=lambda url: f"{line}:{url}", asker=Asker(), place={}
+        )
 
 
 async def run_console(app: App, stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:
-    stdin = stdin or sys.stdin
-    stdout = stdout or sys.stdout
-    if stdin.isatty():
-        print(PROMPT, file=stdout, flush=True)
-    last_link: str | None = None
-    while True:
-        line = await asyncio.to_thread(stdin.readline)
-        if not line:
-            return
-        if line.lstrip().startswith("?"):
-            question = line.strip()[1:].strip()
-            if last_link is None or not question:
-                print(NO_LINK_YET, file=stdout, flush=True)
-            else:
-                print(await ask_console(app, last_link, question), file=stdout, flush=True)
-            continue
-        links, dropped = links_in_message(line, app.settings.max_links_per_message)
-        if not links:
-            if line.strip() and stdin.isatty():
-                print("No http(s) link in that line.", file=stdout, flush=True)
-            continue
-        # Start every link of the line at once; print in the order they were pasted.
-        results = await asyncio.gather(
-            *(app.service.brief_url(link) for link in links), return_exceptions=True
-        )
-        for link, result in zip(links, results, strict=True):
-            if isinstance(result, LinkbriefError):
-                # The link is the user's own input, shown as typed; only the
-                # message goes through the renderer.
-                print(f"{link}\n{render_error_markdown(str(result))}", file=stdout, flush=True)
-            elif isinstance(result, BaseException):
-                raise result
-            else:
-                print(render_markdown(result), file=stdout, flush=True)
-                last_link = link
-        if dropped:
-            print(
-                f"_(Only the first {len(links)} links were briefed; {dropped} more skipped.)_",
-                file=stdout,
-                flush=True,
-            )
+    from bot.app import build_console
+
+    await build_console(app, stdin, stdout).run()

@@ -154,18 +154,22 @@ class FollowupService:
         channel_id: str,
         thread_id: str,
         user_id: str,
+        limited: bool = True,
     ) -> Answer:
-        """Answer ``question`` about the article at ``url`` (the console's ``?`` lines)."""
-        await self.limits.check_brief(
-            platform=platform, team_id=team_id, channel_id=channel_id, user_id=user_id
-        )
+        """Answer ``question`` about the article at ``url`` (also the console's ``?`` lines;
+        ``limited``: rate limits and the budget apply, not for the operator's own console)."""
+        if limited:
+            await self.limits.check_brief(
+                platform=platform, team_id=team_id, channel_id=channel_id, user_id=user_id
+            )
         article, turns = await asyncio.gather(
             self.article_for(url),
             self.followups.recent_turns(platform, channel_id, thread_id, HISTORY_TURNS),
         )
         history = "\n".join(f"Q: {t.question}\nA: {t.answer}" for t in turns)
         context = " ".join(t.question for t in turns[-1:])
-        answer = await self._answer(article, question, history, context, platform, team_id)
+        answer = await self._answer(article, question, history, context, platform, team_id,
+                                    limited=limited)  # fmt: skip
         answer.url = url
         await self.followups.record_question(
             platform=platform, team_id=team_id, channel_id=channel_id, thread_id=thread_id,
@@ -181,11 +185,13 @@ class FollowupService:
         context: str,
         platform: str,
         team_id: str,
+        *,
+        limited: bool,
     ) -> Answer:
         if self.model is None:
             return offline_answer(article, question, context)
-        budget = self.limits.budget(platform=platform, team_id=team_id)
-        remaining = await budget.remaining()
+        budget = self.limits.budget(platform=platform, team_id=team_id) if limited else None
+        remaining = await budget.remaining() if budget is not None else None
         if remaining is not None and remaining <= 0:
             answer = offline_answer(article, question, context)
             answer.notes.append(BUDGET_NOTE)
@@ -197,7 +203,7 @@ class FollowupService:
             answer = offline_answer(article, question, context)
             answer.notes.append(MODEL_DOWN_NOTE)
             return answer
-        if answer.tokens:
+        if answer.tokens and budget is not None:
             try:
                 await budget.spend(answer.tokens)
             except Exception as exc:  # the answer is good; bookkeeping must not lose it

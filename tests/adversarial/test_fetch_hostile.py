@@ -18,7 +18,7 @@ import pytest_asyncio
 
 from tests.adversarial.conftest import PRIVATE, USERINFO
 from tests.discord_helpers import DiscordStack
-from tests.servers.article_server import ArticleServer
+from tests.servers.article_server import ArticleServer, brotli_bomb, gzip_bomb
 from tests.slack_helpers import SlackStack, event_body, message_event
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -108,6 +108,9 @@ IDS = [h.name for h in HOSTILE]
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def canary() -> AsyncIterator[ArticleServer]:
+    # The bombs are built (about a second each, far more on a busy machine) before
+    # any fetch deadline starts, so the test measures the fetcher, not the builder.
+    gzip_bomb(), brotli_bomb()
     async with ArticleServer(host="127.0.0.1") as srv:
         yield srv
 

@@ -12,7 +12,7 @@ import hashlib
 
 import discord
 
-from bot.adapters.discord.briefing import send_kwargs
+from bot.adapters.discord.posting import send_kwargs
 from bot.digest.models import Digest
 from bot.digest.render import render_digest
 from bot.errors import LinkbriefError

@@ -17,8 +17,10 @@ import re
 import discord
 from discord.ext import commands
 
-from bot.adapters.discord.briefing import NO_MENTIONS, PLATFORM, Briefer, _edit_kwargs
 from bot.adapters.discord.controls_view import CONTROLS_KEY
+from bot.adapters.discord.posting import NO_MENTIONS, edit_kwargs
+from bot.adapters.discord.surface import PLATFORM
+from bot.app import App
 from bot.errors import LinkbriefError
 from bot.followup.render import (
     DELETE,
@@ -37,10 +39,9 @@ _MENTION = re.compile(r"<@[!&]?\d+>")
 
 
 class FollowupCog(commands.Cog):
-    def __init__(self, bot: commands.Bot, briefer: Briefer) -> None:
+    def __init__(self, bot: commands.Bot, app: App) -> None:
         self.bot = bot
-        self.briefer = briefer
-        self.app = briefer.app
+        self.app = app
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -103,7 +104,7 @@ class FollowupCog(commands.Cog):
                     await interaction.followup.send(done.text, ephemeral=True)
                     return
                 rendered = {**render_discord(done.brief), CONTROLS_KEY: done.version}
-                await interaction.message.edit(**_edit_kwargs(rendered))
+                await interaction.message.edit(**edit_kwargs(rendered))
             elif action == DELETE:
                 manager = bool(interaction.permissions.manage_messages)
                 post, refusal = await self.app.controls.may_delete(**where, user_id=user,

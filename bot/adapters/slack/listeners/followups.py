@@ -19,7 +19,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.slack.briefing import NO_UNFURL, PLATFORM, Briefer
+from bot.adapters.slack.parts import SlackParts
+from bot.adapters.slack.surface import NO_UNFURL, PLATFORM
 from bot.errors import LinkbriefError
 from bot.followup.render import (
     ACTION_PREFIX,
@@ -45,8 +46,8 @@ def question_text(text: str) -> str:
     return " ".join(_MENTION.sub(" ", text).split())
 
 
-def register(bolt_app: AsyncApp, briefer: Briefer) -> None:
-    app = briefer.app
+def register(bolt_app: AsyncApp, parts: SlackParts) -> None:
+    app, delivery = parts.app, parts.delivery
 
     async def on_mention(body: dict[str, Any], client: AsyncWebClient) -> None:
         event = body.get("event") or {}
@@ -57,7 +58,7 @@ def register(bolt_app: AsyncApp, briefer: Briefer) -> None:
         if not await app.store.claim_once(f"slack:question:{channel}:{event.get('ts')}",
                                           ttl_s=QUESTION_CLAIM_S):  # fmt: skip
             return
-        briefer.spawn(answer(client, body, event, str(thread), question), name="slack-question")
+        delivery.spawn(answer(client, body, event, str(thread), question), name="slack-question")
 
     async def answer(
         client: AsyncWebClient, body: dict[str, Any], event: dict[str, Any], thread: str,
@@ -80,7 +81,7 @@ def register(bolt_app: AsyncApp, briefer: Briefer) -> None:
         for action in body.get("actions") or []:
             name = parse_action_id(str(action.get("action_id") or ""))
             if name is not None:
-                briefer.spawn(control(client, body, name, str(action.get("value") or "0")),
+                delivery.spawn(control(client, body, name, str(action.get("value") or "0")),
                               name=f"slack-{name}")  # fmt: skip
 
     async def control(client: AsyncWebClient, body: dict[str, Any], name: str, value: str) -> None:
