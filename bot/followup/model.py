@@ -1,6 +1,6 @@
 """The LLM answerer: a question about an article, answered with quotes the verifier accepts.
 
-The prompt (``prompts/followup/``) fences the article, the thread so far and
+The prompt (``bot/prompts/followup/``) fences the article, the thread so far and
 the question between delimiters carrying a random boundary: all three are
 data. The model returns ``{found, sentences: [{text, quote, speaker, source}]}``;
 every sentence goes through ``verify_draft`` exactly as a brief's claims do
@@ -76,7 +76,7 @@ def parse_model_answer(data: dict[str, Any]) -> ModelAnswer:
 
 
 class FollowupPrompts(BaseModel):
-    """``prompts/followup/system.txt`` (no variables) and ``user.txt`` (known ones only)."""
+    """``bot/prompts/followup/system.txt`` (no variables) and ``user.txt`` (known ones only)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     system: str
