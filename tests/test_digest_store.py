@@ -37,7 +37,7 @@ async def test_migrations_create_exactly_the_digest_models(store: Store) -> None
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
     assert names >= DIGEST_TABLES
     assert set(Base.metadata.tables) >= DIGEST_TABLES
-    assert version == "0003_issue19_language"
+    assert version == "0004_issue19_language"  # 0003 (issue 18), then 0004 (issue 19)
 
 
 async def test_shared_links_keep_the_latest_time_and_count(store: Store) -> None:

@@ -73,7 +73,6 @@ _LOWERCASE_STARTERS = word_set(
     """
 )
 _SENTENCE_ENDINGS = tuple('.!?…"”’)')
-_TRAILING_MARKERS_RE = re.compile(r"(?:\s*\[\d{1,3}\])+$")
 
 
 @dataclass(slots=True)
@@ -247,7 +246,7 @@ def _quote_claim(
     if block.quoted and block.introducer:
         source = " ".join([block.introducer, *footnote_markers(unit.text)])
     text = " ".join(words)
-    sentence = _TRAILING_MARKERS_RE.sub("", unit.text).strip()
+    sentence = _strip_trailing_markers(unit.text).strip()
     # the whole sentence when it holds the quotation: it says who spoke, in the article's words
     claim = text
     quote = text
@@ -363,7 +362,7 @@ def _candidate(
 ) -> _Candidate | None:
     """The claim a sentence makes, if it makes one worth listing."""
     block = unit.block
-    quote = _TRAILING_MARKERS_RE.sub("", unit.text).strip()
+    quote = _strip_trailing_markers(unit.text).strip()
     outlet = article.site or article.author or AUTHOR
     source = outlet
     if block.quoted and block.introducer:
@@ -419,3 +418,22 @@ def _same_speaker(speaker: str, introducer: str) -> bool:
 
 def _first_person(text: str) -> bool:
     return re.search(r"\b(?:I|we|my|our)\b", FOOTNOTE_RE.sub("", text)) is not None
+
+
+def _strip_trailing_markers(text: str) -> str:
+    """``text`` without the footnote markers (``[1] [2]``) that end it.
+
+    Read backwards from the end, each character once (a regex anchored at ``$`` would
+    restart at every space of a long run).
+    """
+    cut = end = len(text)
+    while end and text[end - 1] == "]":
+        opening = text.rfind("[", max(0, end - 5), end - 1)
+        digits = text[opening + 1 : end - 1] if opening >= 0 else ""
+        if not (1 <= len(digits) <= 3 and digits.isdigit()):
+            break
+        end = opening
+        while end and text[end - 1].isspace():
+            end -= 1
+        cut = end
+    return text[:cut]

@@ -2,12 +2,14 @@
 
 1. **fetch** the page through the SSRF-guarded fetcher;
 2. **extract** the article (``extract.extract_article``: main text, metadata,
-   the gates that refuse a page that is not an article);
+   the gates that refuse a page that is not an article), then fetch what a thread
+   or a video page points to (``follow``: the linked article, the caption track);
 3. **summarize** with the configured summarizer; if the model fails, or the
    requester's token budget is spent, the extractive summarizer writes the
    draft instead and a warning says so;
 4. **verify** every claim's quote and speaker against the article, strip links
-   the article did not have from the summary, and assemble the ``Brief``.
+   the article did not have from the summary, and assemble the ``Brief`` (with a
+   discussion page's verified thread points, ``discussion.thread_points``).
 
 Nothing here caches or shares work: ``BriefService`` (``service.py``) wraps
 this with the cache and single flight. The observer hears each stage as it
@@ -24,11 +26,13 @@ from dataclasses import dataclass, field
 
 from bot.errors import BudgetExhausted, LLMError
 from bot.pipeline.contracts import Fetcher, PipelineObserver, Summarizer, TokenBudget
-from bot.pipeline.extract import extract_article
+from bot.pipeline.discussion import thread_points
+from bot.pipeline.follow import follow
 from bot.pipeline.models import Article, Brief, BriefStats, Draft
 from bot.pipeline.observer import NoObserver
 from bot.pipeline.urls import canonical_url
 from bot.pipeline.verify import clean_summary, verify_draft
+from bot.pipeline.workers import extract_off_loop
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +40,10 @@ MODEL_UNAVAILABLE_WARNING = (
     "The language model was unavailable, so this is the extractive brief (no AI)."
 )
 BUDGET_SPENT_WARNING = BudgetExhausted.default_message
-# CPU-bound steps run on the event loop up to these sizes, in a worker thread beyond:
-# a thread buys no parallelism under the GIL and its hand-offs cost (~3 ms a link,
-# bench/own_work.py), but a very large page must not hold the loop for long.
-INLINE_EXTRACT_BYTES = 512 * 1024
+# Extraction always runs in a worker process (bot/pipeline/workers.py): its cost is set
+# by a stranger's bytes (a 10 KB PDF can take seconds), so no size is safe on the loop.
+# Verification runs on the loop up to this size, in a thread beyond (a thread buys no
+# parallelism under the GIL, and its hand-offs cost ~3 ms a link: bench/own_work.py).
 INLINE_VERIFY_CHARS = 100_000
 
 
@@ -78,9 +82,9 @@ class Pipeline:
         page = await self.fetcher.fetch(url)
         self.observer.fetched(body_bytes=len(page.body), seconds=time.perf_counter() - started)
         self.observer.stage(url, "reading")
-        if len(page.body) <= INLINE_EXTRACT_BYTES:
-            return extract_article(page)
-        return await asyncio.to_thread(extract_article, page)
+        article = await extract_off_loop(page)  # a worker process, killed past its deadline
+        # a thread's linked article, a video's captions: same fetcher, same guard, same worker
+        return await follow(article, self.fetcher, extract_off_loop)
 
     async def brief_article(
         self,
@@ -115,7 +119,10 @@ class Pipeline:
                 prompt_tokens=draft.prompt_tokens,
                 completion_tokens=draft.completion_tokens,
             ),
-            warnings=list(draft.warnings),
+            warnings=[*article.notes, *draft.warnings],  # how the text was read first
+            image=article.image,
+            kind=article.kind,
+            thread=thread_points(article.comments),
         )
 
     async def summarize(

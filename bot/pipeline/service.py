@@ -19,17 +19,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.errors import LinkbriefError
 from bot.pipeline.contracts import BriefCache, Fetcher, PipelineObserver, Summarizer, TokenBudget
-from bot.pipeline.extract import extract_file
 from bot.pipeline.models import Article, Brief
 from bot.pipeline.observer import NoObserver
 from bot.pipeline.pipeline import BUDGET_SPENT_WARNING as BUDGET_SPENT_WARNING
 from bot.pipeline.pipeline import MODEL_UNAVAILABLE_WARNING as MODEL_UNAVAILABLE_WARNING
 from bot.pipeline.pipeline import Pipeline
 from bot.pipeline.urls import canonical_url
+from bot.pipeline.workers import extract_file_off_loop
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,8 @@ class BriefService:
         self._cache = cache if cache_ttl_s > 0 else None
         self._cache_ttl_s = cache_ttl_s
         self._flights: dict[FlightKey, asyncio.Future[Flown]] = {}
+        # Issue 18: the article a build fetched (canonical key, article), kept for questions.
+        self.on_article: Callable[[str, Article], None] | None = None
 
     @property
     def mode(self) -> str:
@@ -141,7 +144,12 @@ class BriefService:
             cached = await self._cache.get_brief(key, self._cache_ttl_s)
             if cached is not None:
                 return cached.model_copy(update={"url": url}), True
-        brief = await self.pipeline.brief(url, budget=budget, degraded=degraded, language=language)
+        article = await self.pipeline.article(url)
+        if self.on_article is not None:  # issue 18: kept for follow-up questions
+            self.on_article(key.split(LANGUAGE_KEY)[0], article)  # issue 19: the plain link
+        brief = await self.pipeline.brief_article(
+            article, budget=budget, degraded=degraded, language=language
+        )
         if self._cache is not None and not degraded:
             try:
                 # Under the link as shared (key), so the next share is a hit whatever
@@ -160,7 +168,7 @@ class BriefService:
 
     async def brief_file(self, path: Path) -> Brief:
         """A brief of a local .html/.htm/.pdf/.txt file (CLI); never cached."""
-        article = await asyncio.to_thread(extract_file, path)
+        article = await extract_file_off_loop(path)
         return await self.pipeline.brief_article(article)
 
     async def article_from_url(self, url: str) -> Article:

@@ -20,7 +20,7 @@ QUOTE_LIMIT = 1000
 MAX_CLAIMS = 20
 
 _MARKDOWN = re.compile(r"([\\`*_\[\]<>!|])")
-_LINE_START = re.compile(r"(?m)^(\s*)([#>+\-=]|\d+[.)])")
+_LINE_START = re.compile(r"(?m)^([ \t]*+)([#>+\-=]|\d++[.)])")
 
 
 def escape(text: str) -> str:
@@ -55,6 +55,13 @@ def render_markdown(brief: Brief, lang: str | None = None) -> str:
     lines = _header(view)
     if view.summary:
         lines += ["", escape(trim(view.summary, SUMMARY_LIMIT))]
+    if view.thread:
+        lines += ["", "## What the thread says", ""]
+        for point in view.thread:
+            lines += [
+                f"- **{escape(trim(point.commenter, 200))}**",
+                f"  > {escape(trim(point.quote, QUOTE_LIMIT))}",
+            ]
     shown = view.claims[:MAX_CLAIMS]
     if shown:
         heading = translator(view.lang).gettext("Key claims")

@@ -1,7 +1,7 @@
 """A channel's language: channel_languages.
 
-Revision ID: 0003_issue19_language
-Revises: 0002
+Revision ID: 0004_issue19_language
+Revises: 0003_issue18_followups
 Create Date: 2026-12-06
 
 Written out in full (not importing ``bot.store.digest_tables``), like 0002.
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_issue19_language"
-down_revision: str | None = "0002"
+revision: str = "0004_issue19_language"
+down_revision: str | None = "0003_issue18_followups"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
