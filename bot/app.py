@@ -23,6 +23,7 @@ from bot.delivery import Delivery, Order, Surface
 from bot.errors import LinkbriefError
 from bot.followup.controls import Controls, metered
 from bot.followup.service import Answerer, FollowupService
+from bot.i18n import CONTENT_LANGUAGES
 from bot.limits import Limits
 from bot.ops import check_health
 from bot.ops.metrics import Metrics
@@ -33,6 +34,7 @@ from bot.pipeline.fetch import SafeFetcher
 from bot.pipeline.models import Brief
 from bot.pipeline.service import BriefService
 from bot.store import Store
+from bot.store.digests import DigestStore
 from bot.store.followups import FollowupStore
 from bot.store.leases import LEASE_S
 from bot.timeutil import Clock, utc_now
@@ -81,16 +83,28 @@ class App:
         Raises ``UserRateLimited``/``ChannelRateLimited`` (post ``str(error)``) or
         any other ``LinkbriefError``; counts rate-limit refusals in the metrics.
         """
+        # issue 19: a channel that chose a language gets the model's brief in it
+        # (read beside the rate-limit check, not after it).
+        chosen = asyncio.ensure_future(
+            DigestStore(self.store).channel_language(platform, channel_id)
+        )
         try:
             await self.limits.check_brief(
                 platform=platform, team_id=team_id, channel_id=channel_id, user_id=user_id
             )
         except LinkbriefError as exc:
             self.metrics.failed(kind=exc.kind)
+            await asyncio.gather(chosen, return_exceptions=True)
+            raise
+        except BaseException:
+            chosen.cancel()
             raise
         budget = metered(self.limits.budget(platform=platform, team_id=team_id))
+        language = CONTENT_LANGUAGES.get(await chosen or "", "")
         try:
-            brief = await self.service.brief_url(url, budget=budget, platform=platform)
+            brief = await self.service.brief_url(
+                url, budget=budget, platform=platform, language=language
+            )
         except LinkbriefError as exc:
             await self.followups.record_brief(
                 platform=platform, team_id=team_id, url=url, error_kind=exc.kind

@@ -117,10 +117,10 @@ class DiscordSurface:
             prefix = f"{host_of(job.url)}: " if several else ""
             rendered = render_discord_error(prefix + outcome.message)
         elif self.posts is None:
-            rendered = render_discord(outcome)
+            rendered = render_discord(outcome, request.language)
         else:  # issue 18: recorded first, so a quick question or click always finds it
             await self._record(request, job, ref)
-            rendered = {**render_discord(outcome), CONTROLS_KEY: 0}
+            rendered = {**render_discord(outcome, request.language), CONTROLS_KEY: 0}
         placeholder = self._posted.pop(int(ref["id"]), None) or await self._fetch(ref)
         if placeholder is None:
             return

@@ -107,10 +107,10 @@ class SlackSurface:
         if isinstance(outcome, LinkbriefError):
             message = render_slack_error(outcome.message)
         elif self.posts is None:
-            message = render_slack(outcome)
+            message = render_slack(outcome, request.language)
         else:  # issue 18: recorded first, so a quick question or click always finds it
             await self._record(request, job, ref)
-            message = with_slack_controls(render_slack(outcome), version=0)
+            message = with_slack_controls(render_slack(outcome, request.language), version=0)
         # chat.update does not document the unfurl flags; they are sent anyway so the
         # update can never turn previews on, and Slack ignores arguments it does not use.
         try:
