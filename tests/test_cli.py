@@ -67,7 +67,7 @@ def test_summarize_json_has_the_contract_fields(server: ArticleServer, tmp_path:
     brief = json.loads(result.stdout)
     assert set(brief) == {
         "url", "canonical_url", "title", "site", "author", "published", "language", "mode",
-        "summary", "claims", "stats", "warnings",
+        "summary", "claims", "stats", "warnings", "image", "kind", "thread",
     }  # fmt: skip
     assert brief["mode"] == "extractive"
     assert set(brief["stats"]) == {
@@ -150,3 +150,27 @@ def test_discord_sync_needs_a_token(tmp_path: Path) -> None:
     result = run_cli(["discord", "sync"], tmp_path)
     assert result.returncode == 3
     assert "DISCORD_TOKEN" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_summarize_json_carries_the_image_kind_and_thread(
+    server: ArticleServer, tmp_path: Path
+) -> None:
+    result = run_cli(["summarize", server.url("/pages/reddit_thread.html"), "--json"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    brief = json.loads(result.stdout)
+    assert brief["image"] == "https://eastvale.example/img/trench.jpg"
+    assert brief["kind"] == "discussion"
+    assert [p["commenter"] for p in brief["thread"]] == [
+        "BureaucratWatch",
+        "skeptical_ratepayer",
+        "hydrologist_k",
+    ]
+    assert all(set(p) == {"commenter", "quote", "verified", "reason"} for p in brief["thread"])
+
+
+def test_a_local_file_over_the_size_cap_is_refused(server: ArticleServer, tmp_path: Path) -> None:
+    page = tmp_path / "big.html"
+    page.write_bytes(b"<html><body><p>" + b"word " * 4_000 + b"</p></body></html>")
+    result = run_cli(["summarize", str(page)], tmp_path, FETCH_MAX_BYTES="10000")
+    assert result.returncode != 0
+    assert "larger than" in result.stderr and "Traceback" not in result.stderr

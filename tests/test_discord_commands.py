@@ -111,7 +111,7 @@ async def test_sync_registers_the_commands_on_request(stack: DiscordStack) -> No
     assert count == len(put.json) == 2
     assert [o["name"] for o in by_name["summarize"]["options"]] == ["url"]
     subcommands = {o["name"]: o for o in by_name["linkbrief"]["options"]}
-    assert set(subcommands) == {"auto", "digest"}
+    assert set(subcommands) == {"auto", "digest", "stats"}  # stats: issue 18
     assert [c["value"] for c in subcommands["auto"]["options"][0]["choices"]] == ["on", "off"]
     assert [o["name"] for o in subcommands["digest"]["options"]] == ["command"]
     # Only people who manage the channel may change its setting.

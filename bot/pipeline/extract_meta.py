@@ -53,6 +53,8 @@ class PageMetadata:
     author: str = ""
     published: str = ""
     language: str = ""
+    image: str = ""  # og:image, absolute https only (never fetched by the bot)
+    ld_body: str = ""  # JSON-LD articleBody, for pages that render from data
 
 
 def read_metadata(tree: HtmlElement, url: str) -> PageMetadata:
@@ -73,7 +75,14 @@ def read_metadata(tree: HtmlElement, url: str) -> PageMetadata:
     canonical = _first(tree, "//link[@rel='canonical']/@href") or _first(
         tree, "//meta[@property='og:url']/@content"
     )
+    image = _first(
+        tree,
+        "//meta[@property='og:image' or @property='og:image:secure_url'"
+        " or @name='twitter:image' or @property='og:image:url']/@content",
+    )
     return PageMetadata(
+        image=_https_image(image, url),
+        ld_body=_ld_body(ld),
         canonical_url=_canonical(canonical, url),
         title=title,
         site=site or (urlsplit(url).hostname or "").removeprefix("www."),
@@ -155,6 +164,28 @@ def _ld_author(ld: list[dict[str, Any]]) -> str:
         if names:
             return ", ".join(names)
     return ""
+
+
+def _ld_body(ld: list[dict[str, Any]]) -> str:
+    """The longest JSON-LD ``articleBody`` (or ``text``) of an article-like item."""
+    best = ""
+    for item in ld:
+        for key in ("articleBody", "text"):
+            value = item.get(key)
+            if isinstance(value, str) and len(value) > len(best):
+                best = value.strip()
+    return best
+
+
+def _https_image(candidate: str, url: str) -> str:
+    """An absolute https image URL, or "": chat platforms load it, so nothing else."""
+    if not candidate:
+        return ""
+    absolute = urljoin(url, candidate.strip())
+    parts = urlsplit(absolute)
+    if parts.scheme != "https" or not parts.hostname or any(c in absolute for c in ' <>"\n'):
+        return ""
+    return absolute[:2000]
 
 
 def _canonical(candidate: str, url: str) -> str:

@@ -2,12 +2,14 @@
 
 1. **fetch** the page through the SSRF-guarded fetcher;
 2. **extract** the article (``extract.extract_article``: main text, metadata,
-   the gates that refuse a page that is not an article);
+   the gates that refuse a page that is not an article), then fetch what a thread
+   or a video page points to (``follow``: the linked article, the caption track);
 3. **summarize** with the configured summarizer; if the model fails, or the
    requester's token budget is spent, the extractive summarizer writes the
    draft instead and a warning says so;
 4. **verify** every claim's quote and speaker against the article, strip links
-   the article did not have from the summary, and assemble the ``Brief``.
+   the article did not have from the summary, and assemble the ``Brief`` (with a
+   discussion page's verified thread points, ``discussion.thread_points``).
 
 Nothing here caches or shares work: ``BriefService`` (``service.py``) wraps
 this with the cache and single flight. The observer hears each stage as it
@@ -24,6 +26,8 @@ from dataclasses import dataclass, field
 
 from bot.errors import BudgetExhausted, LLMError
 from bot.pipeline.contracts import Fetcher, PipelineObserver, Summarizer, TokenBudget
+from bot.pipeline.discussion import thread_points
+from bot.pipeline.follow import follow
 from bot.pipeline.models import Article, Brief, BriefStats, Draft
 from bot.pipeline.observer import NoObserver
 from bot.pipeline.urls import canonical_url
@@ -70,7 +74,9 @@ class Pipeline:
         page = await self.fetcher.fetch(url)
         self.observer.fetched(body_bytes=len(page.body), seconds=time.perf_counter() - started)
         self.observer.stage(url, "reading")
-        return await extract_off_loop(page)  # a worker process, killed past its deadline
+        article = await extract_off_loop(page)  # a worker process, killed past its deadline
+        # a thread's linked article, a video's captions: same fetcher, same guard, same worker
+        return await follow(article, self.fetcher, extract_off_loop)
 
     async def brief_article(
         self, article: Article, *, budget: TokenBudget | None = None, degraded: bool = False
@@ -100,7 +106,10 @@ class Pipeline:
                 prompt_tokens=draft.prompt_tokens,
                 completion_tokens=draft.completion_tokens,
             ),
-            warnings=list(draft.warnings),
+            warnings=[*article.notes, *draft.warnings],  # how the text was read first
+            image=article.image,
+            kind=article.kind,
+            thread=thread_points(article.comments),
         )
 
     async def summarize(

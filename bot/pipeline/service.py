@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.errors import LinkbriefError
@@ -57,6 +58,8 @@ class BriefService:
         self._cache = cache if cache_ttl_s > 0 else None
         self._cache_ttl_s = cache_ttl_s
         self._flights: dict[FlightKey, asyncio.Future[Flown]] = {}
+        # Issue 18: the article a build fetched (canonical key, article), kept for questions.
+        self.on_article: Callable[[str, Article], None] | None = None
 
     @property
     def mode(self) -> str:
@@ -123,7 +126,10 @@ class BriefService:
             cached = await self._cache.get_brief(key, self._cache_ttl_s)
             if cached is not None:
                 return cached.model_copy(update={"url": url}), True
-        brief = await self.pipeline.brief(url, budget=budget, degraded=degraded)
+        article = await self.pipeline.article(url)
+        if self.on_article is not None:  # issue 18: kept for follow-up questions
+            self.on_article(key, article)
+        brief = await self.pipeline.brief_article(article, budget=budget, degraded=degraded)
         if self._cache is not None and not degraded:
             try:
                 # Under the link as shared (key), so the next share is a hit whatever

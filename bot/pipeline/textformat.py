@@ -39,6 +39,10 @@ class BodyText:
     links: list[str] = field(default_factory=list)
 
 
+# share of a table row's text inside links above which the row is navigation
+_LINKED_ROW = 0.5
+
+
 def body_to_text(body: _Element | None, base_url: str, title: str = "") -> BodyText:
     """Render the extracted body; collect the absolute http(s) links found inside it.
 
@@ -172,11 +176,18 @@ def _list_lines(elem: _Element, links: list[str], depth: int) -> list[str]:
 def _render_table(elem: _Element, links: list[str]) -> str:
     rows = []
     for row in elem.iter("row"):
+        row_links: list[str] = []
         cells = [
-            _inline(cell, links).replace("\n", " ").strip() for cell in row if cell.tag == "cell"
+            _inline(cell, row_links).replace("\n", " ").strip()
+            for cell in row
+            if cell.tag == "cell"
         ]
-        if any(cells):
-            rows.append(" | ".join(cells))
+        text = " | ".join(cells)
+        # a row that is mostly links is a layout table's menu or a list of other pages:
+        # neither its text nor its links are the article's
+        if any(cells) and _link_share(row, text.replace(" | ", "")) < _LINKED_ROW:
+            rows.append(text)
+            links.extend(row_links)
     return "\n".join(rows)
 
 

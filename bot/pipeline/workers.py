@@ -355,8 +355,11 @@ async def extract_off_loop(page: FetchedPage) -> Article:
     return await shared_pool().run(extract_article, page, lane="pdf" if kind in PDF_TYPES else "")
 
 
-async def extract_file_off_loop(path: Path) -> Article:
-    """``extract_file(path)`` in a worker process, under the pool's deadline."""
+async def extract_file_off_loop(path: Path, max_bytes: int | None = None) -> Article:
+    """``extract_file(path)`` in a worker process, under the pool's deadline; a file over
+    ``max_bytes`` (the fetcher's cap for pages) is refused like a page would be."""
     from bot.pipeline.extract import extract_file
 
-    return await shared_pool().run(extract_file, path)
+    if max_bytes is None:
+        return await shared_pool().run(extract_file, path)
+    return await shared_pool().run(extract_file, path, max_bytes)

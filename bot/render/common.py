@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from bot.pipeline.models import Brief
@@ -252,6 +252,14 @@ class ClaimView:
 
 
 @dataclass(frozen=True, slots=True)
+class PointView:
+    """A verified point of "What the thread says": who commented, and their words."""
+
+    commenter: str
+    quote: str
+
+
+@dataclass(frozen=True, slots=True)
 class BriefView:
     """A brief's sections as defanged plain data; renderers trim and escape."""
 
@@ -269,6 +277,8 @@ class BriefView:
     article_words: int
     mode_label: str
     warnings: list[str]
+    image: str = ""  # https thumbnail for the platform to load ("" for none)
+    thread: list[PointView] = field(default_factory=list)  # verified thread points
 
     def byline(self) -> str:
         """``site · author · date`` with the empty parts left out (unescaped)."""
@@ -308,6 +318,12 @@ def safe_url(url: str) -> str:
     if not re.fullmatch(r"https?://[^\s/?#]++[^\s]*+", url, re.IGNORECASE):
         return ""
     return "".join(_URL_UNSAFE.get(c, c) for c in url)
+
+
+def safe_image(url: str) -> str:
+    """An https image URL fit to hand to a chat platform as a thumbnail, or ""."""
+    url = safe_url(url)
+    return url if url[:8].lower() == "https://" else ""
 
 
 MAX_WITHHELD_REASONS = 3
@@ -354,4 +370,10 @@ def brief_view(brief: Brief) -> BriefView:
         article_words=brief.stats.article_words,
         mode_label=MODE_LABELS.get(brief.mode, brief.mode),
         warnings=[defang(w, single_line=True) for w in brief.warnings if w.strip()],
+        image=safe_image(brief.image),
+        thread=[
+            PointView(defang(p.commenter, single_line=True), defang(p.quote, single_line=True))
+            for p in brief.thread
+            if p.verified
+        ],
     )

@@ -54,6 +54,13 @@ def render_markdown(brief: Brief) -> str:
     lines = _header(view)
     if view.summary:
         lines += ["", escape(trim(view.summary, SUMMARY_LIMIT))]
+    if view.thread:
+        lines += ["", "## What the thread says", ""]
+        for point in view.thread:
+            lines += [
+                f"- **{escape(trim(point.commenter, 200))}**",
+                f"  > {escape(trim(point.quote, QUOTE_LIMIT))}",
+            ]
     shown = view.claims[:MAX_CLAIMS]
     if shown:
         lines += ["", "## Key claims", ""]

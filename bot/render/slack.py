@@ -18,6 +18,7 @@ from bot.pipeline.models import Brief
 from bot.render.common import (
     BriefView,
     ClaimView,
+    PointView,
     brief_view,
     defang,
     fit_escaped,
@@ -35,6 +36,7 @@ MAX_CLAIMS = 12
 CLAIM_LIMIT = 400
 QUOTE_LIMIT = 900
 SUMMARY_LIMIT = SECTION_LIMIT
+MAX_POINTS = 3
 
 Block = dict[str, Any]
 
@@ -70,6 +72,17 @@ def _claim_text(claim: ClaimView) -> str:
     return f"{head} — {who}\n> {quote}"
 
 
+def _point_text(point: PointView) -> str:
+    """``*commenter*`` and their verbatim words, within 3000."""
+    who = "*" + fit_escaped(point.commenter, 200, escape) + "*"
+    return f"{who}\n> {fit_escaped(point.quote, QUOTE_LIMIT, escape)}"
+
+
+def _thumbnail(view: BriefView) -> dict[str, Any]:
+    # Slack loads the image itself; the bot never fetches it.
+    return {"type": "image", "image_url": view.image, "alt_text": trim(view.title or "image", 200)}
+
+
 def _header(view: BriefView) -> Block:
     title = view.title or view.host or "Link brief"
     return {
@@ -100,7 +113,13 @@ def render_slack(brief: Brief) -> dict[str, Any]:
     if view.warnings:
         blocks.append(_context(["⚠️ " + fit_escaped(w, 1000, escape) for w in view.warnings]))
     if view.summary:
-        blocks.append(_section(fit_escaped(view.summary, SUMMARY_LIMIT, escape)))
+        summary = _section(fit_escaped(view.summary, SUMMARY_LIMIT, escape))
+        if view.image:
+            summary["accessory"] = _thumbnail(view)
+        blocks.append(summary)
+    if view.thread:
+        blocks.append(_section("*What the thread says*"))
+        blocks.extend(_section(_point_text(p)) for p in view.thread[:MAX_POINTS])
 
     shown = view.claims[:MAX_CLAIMS]
     # Header, byline, warnings, summary, divider, footer: leave room for them.

@@ -25,6 +25,7 @@ from bot.app import App
 from bot.delivery import Asker, Delivery
 from bot.digest.commands import handle_digest_command
 from bot.errors import InvalidURL, LinkbriefError
+from bot.followup.stats import workspace_stats
 from bot.pipeline.urls import links_in_message
 from bot.render.discord import render_discord, render_discord_error
 
@@ -83,6 +84,18 @@ class CommandsCog(commands.Cog):
             else "I'll stop briefing links here; `/summarize` still works."
         )
         await interaction.response.send_message(text, allowed_mentions=NO_MENTIONS)
+
+    @linkbrief.command(
+        name="stats", description="This server's linkbrief figures (only you see them)"
+    )
+    async def stats(self, interaction: discord.Interaction) -> None:
+        report = await workspace_stats(
+            self.app.followups.followups, platform=PLATFORM,
+            team_id=str(interaction.guild_id or ""),
+            daily_budget=self.app.settings.daily_token_budget,
+        )  # fmt: skip
+        text = "\n".join(["**linkbrief stats for this server**", *report.lines("**")])
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @linkbrief.command(name="digest", description="This channel's daily digest of feeds and links")
     @app_commands.describe(
