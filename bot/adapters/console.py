@@ -4,12 +4,14 @@ It is what ``linkbrief run`` starts when no chat tokens are set, so a newcomer
 can paste a link and see exactly what a channel would get. Each line is one
 request through the same delivery core as the chat platforms; the console's
 "placeholder" is a slot in the line's output, printed in the order the links
-were pasted once the line's briefs are in.
+were pasted once the line's briefs are in. A line starting with ``?`` asks a
+follow-up question about the last link briefed (``bot.followup``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import sys
 import uuid
 import weakref
@@ -18,11 +20,13 @@ from typing import TextIO
 from bot.app import App
 from bot.delivery import Asker, Delivery, LinkJob, Outcome, Ref, Request
 from bot.errors import LinkbriefError
+from bot.followup.render import answer_markdown
 from bot.pipeline.urls import links_in_message
 from bot.render.markdown import render_error_markdown, render_markdown
 
 PLATFORM = "console"
-PROMPT = "Paste a link (Ctrl-D to quit):"
+PROMPT = "Paste a link, or ask about the last one with a line starting with ? (Ctrl-D to quit):"
+NO_LINK_YET = "Paste a link first; a line starting with ? asks about the last link."
 
 
 class ConsoleSurface:
@@ -33,6 +37,10 @@ class ConsoleSurface:
     def __init__(self, stdout: TextIO | None = None) -> None:
         self.stdout = stdout or sys.stdout
         self._slots: weakref.WeakKeyDictionary[Request, list[str]] = weakref.WeakKeyDictionary()
+        self._briefed: weakref.WeakKeyDictionary[Request, dict[int, str]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self.last_link: str | None = None  # what a "?" line asks about
 
     async def prepare(self, request: Request, *, look: bool) -> None:
         pass
@@ -51,9 +59,13 @@ class ConsoleSurface:
             text = f"{job.url}\n{render_error_markdown(outcome.message)}"
         else:
             text = render_markdown(outcome)
+            self._briefed.setdefault(request, {})[int(ref["slot"])] = job.url
         self._slots.setdefault(request, [])[int(ref["slot"])] = text
 
     def flush(self, request: Request) -> None:
+        briefed = self._briefed.pop(request, {})
+        if briefed:  # the last link of the line that was briefed
+            self.last_link = briefed[max(briefed)]
         for text in self._slots.pop(request, []):
             if text:
                 print(text, file=self.stdout, flush=True)
@@ -77,6 +89,9 @@ class ConsoleFrontEnd:
             print(PROMPT, file=stdout, flush=True)
         try:
             while line := await asyncio.to_thread(self.stdin.readline):
+                if line.lstrip().startswith("?"):
+                    print(await self.ask(line.strip()[1:].strip()), file=stdout, flush=True)
+                    continue
                 links, dropped = links_in_message(line, self.app.settings.max_links_per_message)
                 if not links:
                     if line.strip() and self.stdin.isatty():
@@ -87,6 +102,21 @@ class ConsoleFrontEnd:
                 self.surface.flush(request)
         finally:
             await self.delivery.aclose()
+
+    async def ask(self, question: str) -> str:
+        """The answer to a ``?`` line about the last link, as markdown (errors said plainly)."""
+        url = self.surface.last_link
+        if url is None or not question:
+            return NO_LINK_YET
+        thread = "console:" + hashlib.sha256(url.encode()).hexdigest()[:24]
+        try:
+            answer = await self.app.followups.ask_about(
+                url, question, platform=PLATFORM, team_id=PLATFORM, channel_id=PLATFORM,
+                thread_id=thread, user_id=PLATFORM, limited=False,
+            )  # fmt: skip
+        except LinkbriefError as exc:
+            return render_error_markdown(exc.message)
+        return answer_markdown(answer)
 
     @staticmethod
     def request(links: list[str], dropped: int) -> Request:

@@ -36,7 +36,7 @@ from bot.delivery.surface import Outcome, Ref, Surface
 from bot.errors import LinkbriefError
 from bot.pipeline.models import Brief
 from bot.store.batch import Batcher
-from bot.store.digests import record_shared_link
+from bot.store.digests import DigestStore, record_shared_link
 from bot.store.leases import LEASE_S, Leases
 from bot.store.store import Store
 from bot.timeutil import Clock, utc_now
@@ -176,6 +176,11 @@ class Delivery:
 
         ``resumed``: a previous process accepted it, so it may have posted already.
         """
+        if not request.language and request.asker.channel_id:  # issue 19: the brief's labels
+            chosen = await DigestStore(self.store).channel_language(
+                self.platform, request.asker.channel_id
+            )
+            request.language = chosen or ""
         steps = []
         previous: asyncio.Future[None] | None = None
         for job in request.jobs:

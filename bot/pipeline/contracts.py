@@ -21,7 +21,9 @@ class Summarizer(Protocol):
 
     mode: str
 
-    async def summarize(self, article: Article) -> Draft: ...
+    async def summarize(self, article: Article, language: str = "") -> Draft:
+        """``language``: write the brief in it (quotes stay verbatim); "" = the article's."""
+        ...
 
 
 class BriefCache(Protocol):

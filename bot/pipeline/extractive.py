@@ -106,8 +106,9 @@ class ExtractiveSummarizer:
         self.summary_sentences = max(1, summary_sentences)
         self.max_claims = max(0, max_claims)
 
-    async def summarize(self, article: Article) -> Draft:
-        # Pure CPU work of a few milliseconds: not worth a thread hop.
+    async def summarize(self, article: Article, language: str = "") -> Draft:
+        # Extracts the article's own sentences, so its brief is in the article's language
+        # whatever ``language`` asks. Pure CPU work of a few ms: not worth a thread hop.
         return self.summarize_sync(article)
 
     def summarize_sync(self, article: Article) -> Draft:

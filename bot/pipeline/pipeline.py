@@ -60,11 +60,19 @@ class Pipeline:
         return self.summarizer.mode != "extractive"
 
     async def brief(
-        self, url: str, *, budget: TokenBudget | None = None, degraded: bool = False
+        self,
+        url: str,
+        *,
+        budget: TokenBudget | None = None,
+        degraded: bool = False,
+        language: str = "",
     ) -> Brief:
-        """Fetch → extract → summarize → verify. ``degraded``: the budget is spent."""
+        """Fetch → extract → summarize → verify. ``degraded``: the budget is spent;
+        ``language``: what the model writes in ("" = the article's own)."""
         article = await self.article(url)
-        return await self.brief_article(article, budget=budget, degraded=degraded)
+        return await self.brief_article(
+            article, budget=budget, degraded=degraded, language=language
+        )
 
     async def article(self, url: str) -> Article:
         """Fetch and extract only: exactly what the summarizer would see."""
@@ -79,11 +87,16 @@ class Pipeline:
         return await follow(article, self.fetcher, extract_off_loop)
 
     async def brief_article(
-        self, article: Article, *, budget: TokenBudget | None = None, degraded: bool = False
+        self,
+        article: Article,
+        *,
+        budget: TokenBudget | None = None,
+        degraded: bool = False,
+        language: str = "",
     ) -> Brief:
         """Summarize (falling back if need be), verify, and assemble the brief."""
         self.observer.stage(article.url, "summarizing")
-        draft, mode = await self.summarize(article, budget, degraded=degraded)
+        draft, mode = await self.summarize(article, budget, degraded=degraded, language=language)
         self.observer.stage(article.url, "checking")
         if len(article.text) <= INLINE_VERIFY_CHARS:
             claims = verify_draft(article, draft)
@@ -113,14 +126,17 @@ class Pipeline:
         )
 
     async def summarize(
-        self, article: Article, budget: TokenBudget | None, *, degraded: bool
+        self, article: Article, budget: TokenBudget | None, *, degraded: bool, language: str = ""
     ) -> tuple[Draft, str]:
         """The draft and the mode that wrote it; the model's tokens charged to ``budget``."""
         if degraded:
             return await self._fall_back(article, BudgetExhausted(), BUDGET_SPENT_WARNING)
         started = time.perf_counter()
         try:
-            draft = await self.summarizer.summarize(article)
+            if language:  # issue 19: a channel's language (quotes stay verbatim)
+                draft = await self.summarizer.summarize(article, language=language)
+            else:
+                draft = await self.summarizer.summarize(article)
         except LLMError as exc:
             if self.uses_model:
                 seconds = time.perf_counter() - started

@@ -17,12 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from bot.i18n import translator
 from bot.pipeline.models import Brief
 from bot.pipeline.normalize import strip_invisible
 
 ZWSP = "\u200b"
 ELLIPSIS = "…"
 
+# English source text; BriefView.status() translates it (bot/i18n catalogues).
 MODE_LABELS = {"llm": "AI summary", "extractive": "extractive summary, no AI"}
 
 # Every pattern here reads untrusted text, so each is linear: possessive quantifiers,
@@ -243,11 +245,14 @@ class ClaimView:
     quote: str
     kind: str
 
+    lang: str = "en"  # issue 19: the channel's language, for the words we add
+
     def attribution(self) -> str:
         """Who says it, as ``speaker (per source)``; just the speaker if they are the source."""
-        speaker = self.speaker or "unattributed"
+        _ = translator(self.lang).gettext
+        speaker = self.speaker or _("unattributed")
         if self.source and self.source.casefold() != self.speaker.casefold():
-            return f"{speaker} (per {self.source})"
+            return _("%(speaker)s (per %(source)s)") % {"speaker": speaker, "source": self.source}
         return speaker
 
 
@@ -279,6 +284,22 @@ class BriefView:
     warnings: list[str]
     image: str = ""  # https thumbnail for the platform to load ("" for none)
     thread: list[PointView] = field(default_factory=list)  # verified thread points
+    llm: bool = False  # an AI summary (not the extractive one)
+    lang: str = "en"  # issue 19: the channel's language, for the words we add
+
+    def untitled(self) -> str:
+        """What stands in for a missing title."""
+        return self.host or translator(self.lang).gettext("Link brief")
+
+    def hidden_note(self, hidden: int) -> str:
+        """``3 more checked claims not shown.`` (empty for none)."""
+        if hidden <= 0:
+            return ""
+        t = translator(self.lang)
+        text = t.ngettext(
+            "%(n)d more checked claim not shown.", "%(n)d more checked claims not shown.", hidden
+        )
+        return text % {"n": hidden}
 
     def byline(self) -> str:
         """``site · author · date`` with the empty parts left out (unescaped)."""
@@ -292,16 +313,20 @@ class BriefView:
 
     def status(self) -> str:
         """The brief's kind and size: ``AI summary · reduced by 62%``."""
-        parts = [self.mode_label]
+        t = translator(self.lang)
+        parts = [t.gettext(self.mode_label)]
         if self.reduced_by_pct > 0:
-            parts.append(f"reduced by {self.reduced_by_pct}%")
+            parts.append(t.gettext("reduced by %(pct)d%%") % {"pct": self.reduced_by_pct})
         return " · ".join(parts)
 
     def withheld_note(self) -> str:
         if self.withheld <= 0:
             return ""
-        noun = "claim" if self.withheld == 1 else "claims"
-        note = f"{self.withheld} {noun} could not be checked against the article"
+        note = translator(self.lang).ngettext(
+            "%(n)d claim could not be checked against the article",
+            "%(n)d claims could not be checked against the article",
+            self.withheld,
+        ) % {"n": self.withheld}
         if self.withheld_reasons:
             note += f" ({'; '.join(self.withheld_reasons)})"
         return note
@@ -342,7 +367,9 @@ def _withheld_reasons(brief: Brief) -> list[str]:
     return reasons[:MAX_WITHHELD_REASONS]
 
 
-def brief_view(brief: Brief) -> BriefView:
+def brief_view(brief: Brief, lang: str | None = None) -> BriefView:
+    """The brief as plain defanged data; ``lang`` is the channel's language for our own words."""
+    lang = lang or "en"
     url = safe_url(brief.canonical_url) or safe_url(brief.url)
     host = host_of(url) or host_of(brief.url)
     claims = [
@@ -352,6 +379,7 @@ def brief_view(brief: Brief) -> BriefView:
             source=defang(c.source, single_line=True),
             quote=defang(c.quote, single_line=True),
             kind=c.kind,
+            lang=lang,
         )
         for c in brief.verified_claims
     ]
@@ -376,4 +404,6 @@ def brief_view(brief: Brief) -> BriefView:
             for p in brief.thread
             if p.verified
         ],
+        llm=brief.mode == "llm",
+        lang=lang,
     )

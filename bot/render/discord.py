@@ -92,7 +92,7 @@ def _footer_text(view: BriefView, hidden: int) -> str:
     if view.withheld_note():
         parts.append(view.withheld_note())
     if hidden > 0:
-        parts.append(f"{hidden} more checked {'claim' if hidden == 1 else 'claims'} not shown")
+        parts.append(view.hidden_note(hidden).rstrip("."))
     return _plain(" · ".join(parts), min(FOOTER_BUDGET, FOOTER_LIMIT))
 
 
@@ -110,11 +110,11 @@ def _embed(
     view: BriefView, description: str, fields: list[dict[str, Any]], points: int = 0
 ) -> Embed:
     """``points``: how many of ``fields`` (the first ones) are thread points, not claims."""
-    title = view.title or view.host or "Link brief"
+    title = view.title or view.untitled()
     embed: Embed = {
         "type": "rich",
         "title": fit_escaped(title, TITLE_LIMIT, escape),
-        "color": COLOR_LLM if view.mode_label.startswith("AI") else COLOR_EXTRACTIVE,
+        "color": COLOR_LLM if view.llm else COLOR_EXTRACTIVE,
     }
     if view.url:
         embed["url"] = view.url
@@ -132,9 +132,9 @@ def _embed(
     return embed
 
 
-def render_discord(brief: Brief) -> dict[str, Any]:
+def render_discord(brief: Brief, lang: str | None = None) -> dict[str, Any]:
     """The brief as one embed; claims are trimmed and dropped, then the summary cut."""
-    view = brief_view(brief)
+    view = brief_view(brief, lang)
     description = fit_escaped(view.summary, min(SUMMARY_LIMIT, DESCRIPTION_LIMIT), escape)
     room = EMBED_TOTAL_LIMIT - embed_size(_embed(view, description, [])) - FOOTER_SLACK
     fields: list[dict[str, Any]] = []

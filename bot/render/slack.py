@@ -84,7 +84,7 @@ def _thumbnail(view: BriefView) -> dict[str, Any]:
 
 
 def _header(view: BriefView) -> Block:
-    title = view.title or view.host or "Link brief"
+    title = view.title or view.untitled()
     return {
         "type": "header",
         "text": {"type": "plain_text", "text": fit_escaped(title, HEADER_LIMIT, escape)},
@@ -96,13 +96,13 @@ def _footer(view: BriefView, hidden: int) -> list[str]:
     if view.withheld_note():
         notes.append(view.withheld_note() + ".")
     if hidden > 0:
-        notes.append(f"{hidden} more checked {'claim' if hidden == 1 else 'claims'} not shown.")
+        notes.append(view.hidden_note(hidden))
     return notes
 
 
-def render_slack(brief: Brief) -> dict[str, Any]:
-    """The brief as ``{"text": fallback, "blocks": [...]}``."""
-    view = brief_view(brief)
+def render_slack(brief: Brief, lang: str | None = None) -> dict[str, Any]:
+    """The brief as ``{"text": fallback, "blocks": [...]}``; our own words in ``lang``."""
+    view = brief_view(brief, lang)
     blocks: list[Block] = [_header(view)]
     byline = [_link(view)]
     rest = [p for p in (view.author, view.published) if p]
@@ -136,7 +136,7 @@ def render_slack(brief: Brief) -> dict[str, Any]:
 
 def _fallback(view: BriefView) -> str:
     """Notification text: title and the start of the summary."""
-    title = view.title or view.host or "Link brief"
+    title = view.title or view.untitled()
     summary = trim(" ".join(view.summary.split()), 280)
     text = f"{trim(title, 200)} — {summary}" if summary else trim(title, 200)
     return fit_escaped(text, FALLBACK_LIMIT, escape)
