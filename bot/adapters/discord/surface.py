@@ -95,6 +95,8 @@ class DiscordSurface:
         skip = {int(ref["id"]) for ref in taken if ref.get("id") is not None}
         message_id = int(request.place["message_id"])
         channel = thread or self._channel(request.place)
+        if channel.id in self.forbidden:  # type: ignore[attr-defined]
+            return None  # refused us: nothing of ours there to find, and no reads to log
         try:
             after = discord.Object(id=message_id)
             async for found in channel.history(limit=SEARCH_LIMIT, after=after, oldest_first=True):
