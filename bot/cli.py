@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import re
 import signal
 import sys
@@ -30,6 +31,7 @@ log = logging.getLogger("bot.cli")
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_CONFIG = 3
+EXIT_CLOSED_STDOUT = 141  # what a shell reports for a writer killed by SIGPIPE
 LOCAL_SUFFIXES = {".html", ".htm", ".pdf", ".txt"}
 
 
@@ -56,6 +58,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        status = _main(argv)
+        sys.stdout.flush()  # a reader that left early shows up here at the latest
+    except BrokenPipeError:
+        # `linkbrief extract URL | head -1`: the reader has what it wanted. Point stdout
+        # at /dev/null so the interpreter's own flush at exit stays quiet too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_CLOSED_STDOUT
+    return status
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()

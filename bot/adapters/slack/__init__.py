@@ -14,6 +14,7 @@ from bot.adapters.slack.digest_poster import SlackDigestPoster
 from bot.adapters.slack.frontend import EVENTS_PATH, SlackFrontEnd, build_http_app
 from bot.app import App
 from bot.digest.scheduler import DigestPoster
+from bot.preflight import check_slack
 
 __all__ = ["EVENTS_PATH", "SlackFrontEnd", "build_http_app", "build_slack", "run_slack"]
 
@@ -32,6 +33,8 @@ async def run_slack(app: App, posters: dict[str, DigestPoster] | None = None) ->
     if posters is not None:
         posters[PLATFORM] = SlackDigestPoster(front_end.client)
     try:
+        # A refused token or an unreachable Slack is one line at start (exit 3).
+        await check_slack(front_end.client, app.settings.slack_api_base_url)
         await front_end.start()
         await asyncio.Event().wait()
     finally:
