@@ -105,7 +105,7 @@ MISTAKES = [
         lambda _: {
             "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1",
             "SLACK_API_BASE_URL": f"http://127.0.0.1:{closed_port()}/api/",
-        },  # fmt: skip
+        },
         ("cannot reach Slack at http://127.0.0.1:", "SLACK_API_BASE_URL"),
     ),
     Mistake(
@@ -113,7 +113,7 @@ MISTAKES = [
         lambda api: {
             "SLACK_BOT_TOKEN": "xoxb-not-the-right-one", "SLACK_APP_TOKEN": "xapp-1",
             "SLACK_API_BASE_URL": api,
-        },  # fmt: skip
+        },
         ("Slack rejected SLACK_BOT_TOKEN (invalid_auth)", "OAuth & Permissions"),
     ),
     Mistake(
