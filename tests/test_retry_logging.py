@@ -17,9 +17,7 @@ from bot.logging_setup import OneLineRetries, RedactingFilter, is_network_error
 
 
 def _dns_failure() -> aiohttp.ClientConnectorDNSError:
-    key = aiohttp.client_reqrep.ConnectionKey(
-        "slack.com", 443, True, True, None, None, None
-    )
+    key = aiohttp.client_reqrep.ConnectionKey("slack.com", 443, True, True, None, None, None)
     return aiohttp.ClientConnectorDNSError(key, socket.gaierror(-2, "Name or service not known"))
 
 

@@ -103,7 +103,8 @@ MISTAKES = [
     Mistake(
         "slack-unreachable",
         lambda _: {
-            "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1",
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_APP_TOKEN": "xapp-1",
             "SLACK_API_BASE_URL": f"http://127.0.0.1:{closed_port()}/api/",
         },
         ("cannot reach Slack at http://127.0.0.1:", "SLACK_API_BASE_URL"),
@@ -111,7 +112,8 @@ MISTAKES = [
     Mistake(
         "slack-token-refused",
         lambda api: {
-            "SLACK_BOT_TOKEN": "xoxb-not-the-right-one", "SLACK_APP_TOKEN": "xapp-1",
+            "SLACK_BOT_TOKEN": "xoxb-not-the-right-one",
+            "SLACK_APP_TOKEN": "xapp-1",
             "SLACK_API_BASE_URL": api,
         },
         ("Slack rejected SLACK_BOT_TOKEN (invalid_auth)", "OAuth & Permissions"),

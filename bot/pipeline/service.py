@@ -35,7 +35,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bot.errors import BudgetExhausted, LinkbriefError, LLMError
+from bot.errors import BudgetExhausted, LinkbriefError, LLMBadOutput, LLMError
 from bot.pipeline.contracts import BriefCache, Fetcher, PipelineObserver, Summarizer, TokenBudget
 from bot.pipeline.extract import extract_article, extract_file
 from bot.pipeline.models import Article, Brief, BriefStats, Draft
@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 
 MODEL_UNAVAILABLE_WARNING = (
     "The language model was unavailable, so this is the extractive brief (no AI)."
+)
+MODEL_UNUSABLE_WARNING = (
+    "The language model answered something unusable, so this is the extractive brief (no AI)."
 )
 BUDGET_SPENT_WARNING = BudgetExhausted.default_message
 # Single-flight key suffix of budget-degraded builds (a character no canonical URL has).
@@ -358,9 +361,11 @@ class BriefService:
                 )
             if self._fallback is None:
                 raise
-            log.warning("model failed (%s); using the extractive brief", exc.kind)
+            log.warning("model failed (%s: %s); using the extractive brief", exc.kind, exc)
             draft = await self._fallback.summarize(article)
-            draft.warnings.insert(0, MODEL_UNAVAILABLE_WARNING)
+            unusable = isinstance(exc, LLMBadOutput)  # it answered, but nothing we could use
+            warning = MODEL_UNUSABLE_WARNING if unusable else MODEL_UNAVAILABLE_WARNING
+            draft.warnings.insert(0, warning)
             return draft, self._fallback.mode
         if self.uses_model:
             self._observer.model_called(
