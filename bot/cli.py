@@ -24,7 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings, load_settings
-from bot.errors import ConfigError, InputError, InvalidURL, LinkbriefError, UnsupportedFile
+from bot.errors import (
+    ConfigError,
+    InputError,
+    InvalidURL,
+    LinkbriefError,
+    UnsupportedFile,
+    UsageError,
+)
 
 log = logging.getLogger("bot.cli")
 
@@ -92,6 +99,9 @@ def _main(argv: list[str] | None) -> int:
     except ConfigError as exc:
         print(f"linkbrief: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except UsageError as exc:
+        print(f"linkbrief: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except LinkbriefError as exc:
         print(f"linkbrief: {exc}", file=sys.stderr)
         return EXIT_ERROR
