@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from bot.pipeline.models import Brief
 from bot.pipeline.normalize import strip_invisible
+from bot.pipeline.sentences import split_sentences
 
 ZWSP = "\u200b"
 ELLIPSIS = "…"
@@ -163,6 +164,8 @@ class BriefView:
     article_words: int
     mode_label: str
     warnings: list[str]
+    summary_sentences: int = 0
+    claims_checked: int = 0  # every claim the model gave, shown or withheld
 
     def byline(self) -> str:
         """``site · author · date`` with the empty parts left out (unescaped)."""
@@ -175,10 +178,18 @@ class BriefView:
         return " · ".join(p for p in parts if p)
 
     def status(self) -> str:
-        """The brief's kind and size: ``AI summary · reduced by 62%``."""
+        """The brief's kind and sizes in words a reader gets right:
+        ``AI summary · 1,840-word article · 3-sentence summary · 4 claims checked, 1 withheld``.
+        """
         parts = [self.mode_label]
-        if self.reduced_by_pct > 0:
-            parts.append(f"reduced by {self.reduced_by_pct}%")
+        if self.article_words > 0:
+            parts.append(f"{self.article_words:,}-word article")
+        if self.summary_sentences > 0:
+            parts.append(f"{self.summary_sentences}-sentence summary")
+        if self.claims_checked > 0:
+            noun = "claim" if self.claims_checked == 1 else "claims"
+            checked = f"{self.claims_checked} {noun} checked"
+            parts.append(checked + (f", {self.withheld} withheld" if self.withheld else ""))
         return " · ".join(parts)
 
     def withheld_note(self) -> str:
@@ -228,4 +239,6 @@ def brief_view(brief: Brief) -> BriefView:
         article_words=brief.stats.article_words,
         mode_label=MODE_LABELS.get(brief.mode, brief.mode),
         warnings=[defang(w, single_line=True) for w in brief.warnings if w.strip()],
+        summary_sentences=len(split_sentences(brief.summary)) if brief.summary.strip() else 0,
+        claims_checked=len(brief.claims),
     )
