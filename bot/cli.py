@@ -87,8 +87,12 @@ def _main(argv: list[str] | None) -> int:
 
     # One-shot commands print their result on stdout and keep stderr for the one
     # error line; the long-running bot logs at the configured level.
+    # The console front end shares the terminal with its briefs: warnings only, unless
+    # LOG_LEVEL was set on purpose.
     level = settings.log_level
-    if args.command != "run" and level != "DEBUG":
+    console = args.command == "run" and not (settings.slack_enabled or settings.discord_enabled)
+    one_shot = args.command != "run" and level != "DEBUG"
+    if one_shot or (console and "log_level" not in settings.model_fields_set):
         level = "WARNING"
     setup_logging(level, settings.log_format, settings.secrets())
     try:

@@ -1,7 +1,8 @@
-"""The console front end: read lines from stdin, brief every link, print markdown.
+"""The console front end: read lines from stdin, brief every link, print the briefs.
 
 It is what ``linkbrief run`` starts when no chat tokens are set, so a newcomer
-can paste a link and see exactly what a channel would get.
+can paste a link and see what a channel would get. How it looks — status lines,
+rich briefs on a terminal, plain text for scripts — is ``bot.adapters.console_view``.
 """
 
 from __future__ import annotations
@@ -10,44 +11,44 @@ import asyncio
 import sys
 from typing import TextIO
 
+from bot.adapters.console_view import PROMPT, ConsoleView
 from bot.app import App
 from bot.errors import LinkbriefError
+from bot.pipeline.models import Brief
 from bot.pipeline.urls import links_in_message
-from bot.render.markdown import render_error_markdown, render_markdown
 
-PROMPT = "Paste a link (Ctrl-D to quit):"
+__all__ = ["PROMPT", "run_console"]
 
 
 async def run_console(app: App, stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:
     stdin = stdin or sys.stdin
-    stdout = stdout or sys.stdout
-    if stdin.isatty():
-        print(PROMPT, file=stdout, flush=True)
+    view = ConsoleView(stdout or sys.stdout, interactive=stdin.isatty())
+    view.prompt()
     while True:
         line = await asyncio.to_thread(stdin.readline)
         if not line:
             return
         links, dropped = links_in_message(line, app.settings.max_links_per_message)
         if not links:
-            if line.strip() and stdin.isatty():
-                print("No http(s) link in that line.", file=stdout, flush=True)
+            if line.strip() and view.interactive:
+                view.note("No http(s) link in that line.")
+                view.prompt()
             continue
+
+        async def brief(link: str) -> Brief:
+            with view.watch(link):
+                return await app.service.brief_url(link, platform="console")
+
         # Start every link of the line at once; print in the order they were pasted.
-        results = await asyncio.gather(
-            *(app.service.brief_url(link) for link in links), return_exceptions=True
-        )
+        with view.briefing():
+            results = await asyncio.gather(*(brief(link) for link in links), return_exceptions=True)
         for link, result in zip(links, results, strict=True):
             if isinstance(result, LinkbriefError):
-                # The link is the user's own input, shown as typed; only the
-                # message goes through the renderer.
-                print(f"{link}\n{render_error_markdown(str(result))}", file=stdout, flush=True)
+                view.error(link, str(result))
             elif isinstance(result, BaseException):
                 raise result
             else:
-                print(render_markdown(result), file=stdout, flush=True)
+                view.brief(result)
         if dropped:
-            print(
-                f"_(Only the first {len(links)} links were briefed; {dropped} more skipped.)_",
-                file=stdout,
-                flush=True,
-            )
+            view.note(f"(Only the first {len(links)} links were briefed; {dropped} more skipped.)")
+        view.prompt()

@@ -36,6 +36,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.errors import BudgetExhausted, LinkbriefError, LLMBadOutput, LLMError
+from bot.pipeline import progress
 from bot.pipeline.contracts import BriefCache, Fetcher, PipelineObserver, Summarizer, TokenBudget
 from bot.pipeline.extract import extract_article, extract_file
 from bot.pipeline.models import Article, Brief, BriefStats, Draft
@@ -252,8 +253,10 @@ class BriefService:
         canonical_url(url)  # refuse a malformed link before any I/O
         self.fetches += 1
         started = time.perf_counter()
+        progress.report("fetching", url)
         page = await self._fetcher.fetch(url)
         self._observer.fetched(body_bytes=len(page.body), seconds=time.perf_counter() - started)
+        progress.report("reading", url)
         if len(page.body) <= INLINE_EXTRACT_BYTES:
             return extract_article(page)
         return await asyncio.to_thread(extract_article, page)
@@ -271,7 +274,9 @@ class BriefService:
     ) -> Brief:
         started = time.perf_counter()
         charging: list[asyncio.Task[None]] = []
+        progress.report("summarizing", article.url)
         draft, mode = await self._summarize(article, budget, degraded=degraded, charging=charging)
+        progress.report("checking quotes", article.url)
         try:
             # The charge is written while the quotes are verified (it only needs the draft).
             if len(article.text) <= INLINE_VERIFY_CHARS:
