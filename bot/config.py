@@ -239,6 +239,6 @@ def _one_line(exc: ValidationError) -> str:
 
 
 def _is_secret(field: str) -> bool:
-    return Settings.model_fields[field].annotation in (SecretStr, SecretStr | None) if (
-        field in Settings.model_fields
-    ) else True
+    """Never echo a secret's value back, nor a value we cannot place."""
+    info = Settings.model_fields.get(field)
+    return info is None or info.annotation in (SecretStr, SecretStr | None)
