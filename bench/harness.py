@@ -127,7 +127,7 @@ def peak_rss_mb(pid: int) -> float | None:
 
 
 def baseline_tree(value: str | None) -> Path | None:
-    """``--baseline DIR``: a checkout holding ``bot/`` and ``prompts/`` as they were before."""
+    """``--baseline DIR``: a checkout holding ``bot/`` (and its prompts) as they were before."""
     if value is None:
         return None
     root = Path(value).resolve()

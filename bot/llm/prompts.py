@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from bot.errors import ConfigError
 
-DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
+# Inside the package, so an installed wheel (the Docker image) carries them.
+DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
 
 # The variables ``user.txt`` may name; the summarizer always passes all of them.
 USER_VARIABLES = frozenset(
