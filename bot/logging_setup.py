@@ -7,6 +7,7 @@ the log.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import re
@@ -45,13 +46,19 @@ _NETWORK_ERRORS = frozenset({
     "ClientConnectionError", "ClientConnectorError", "ClientOSError", "ServerDisconnectedError",
     "ServerTimeoutError", "WSServerHandshakeError", "ConnectionClosed", "GatewayNotFound",
     "InvalidStatus", "ConnectionDoesNotExistError", "CannotConnectNowError",
-    "APIConnectionError", "APITimeoutError",
+    "APIConnectionError", "APITimeoutError", "DiscordServerError",
+})  # fmt: skip
+_NETWORK_ERRNOS = frozenset({
+    errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, errno.EHOSTDOWN,
+    errno.ECONNABORTED, errno.ECONNREFUSED, errno.ECONNRESET, errno.ETIMEDOUT, errno.EPIPE,
 })  # fmt: skip
 
 
 def is_network_error(exc: BaseException) -> bool:
     """A lost or refused connection, DNS failure or timeout: a retry, not a bug."""
     if isinstance(exc, ConnectionError | TimeoutError | socket.gaierror):
+        return True
+    if isinstance(exc, OSError) and exc.errno in _NETWORK_ERRNOS:
         return True
     return any(cls.__name__ in _NETWORK_ERRORS for cls in type(exc).__mro__)
 

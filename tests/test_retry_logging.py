@@ -48,8 +48,9 @@ def _log_with(exc: BaseException, message: str) -> str:
         ConnectionResetError(104, "Connection reset by peer"),
         TimeoutError(),
         aiohttp.ServerDisconnectedError(),
+        OSError(101, "Network is unreachable"),
     ],
-    ids=["dns", "refused", "reset", "timeout", "server-disconnected"],
+    ids=["dns", "refused", "reset", "timeout", "server-disconnected", "unreachable"],
 )
 def test_a_lost_connection_is_one_line_with_its_reason(exc: BaseException) -> None:
     text = _log_with(exc, "Failed to connect; Retrying...")
@@ -63,6 +64,7 @@ def test_a_bug_keeps_its_traceback() -> None:
     text = _log_with(KeyError("slot"), "Failed to run a listener")
     assert "Traceback" in text and "KeyError" in text
     assert not is_network_error(KeyError("slot"))
+    assert not is_network_error(FileNotFoundError(2, "No such file"))
 
 
 def test_closed_stdout_ends_quietly(tmp_path: Path) -> None:
