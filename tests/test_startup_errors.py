@@ -178,3 +178,4 @@ async def test_a_mistake_is_one_line_and_exit_3(tmp_path: Path, mistake: Mistake
         assert words in line, line
     assert "hunter22" not in err and "wrong-password" not in err  # no password echoed
     assert "Traceback" not in err and out == ""
+    assert "PyNaCl" not in err and "davey" not in err  # voice is never used: no warning
