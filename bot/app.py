@@ -1,8 +1,12 @@
 """The composition root: every long-lived part is built here, from ``Settings``.
 
-Front ends, the CLI and tests all call ``build_app``; tests hand in fakes (a
-resolver for the fetcher, a scripted summarizer) instead of patching internals.
-Heavy optional parts (the openai SDK) are imported only when configured.
+``build_app`` builds the store, fetcher, summarizer, brief service, limits
+and metrics; ``build_front_ends`` builds the chat front ends the settings
+configure (``build_slack``, ``build_discord``, ``build_console``), each a
+platform surface on one delivery core (``App.delivery``). The CLI, the runner
+and tests all call these; tests hand in fakes (a resolver for the fetcher, a
+scripted summarizer) instead of patching internals. Heavy optional parts
+(the openai SDK, slack-bolt, discord.py) are imported only when configured.
 """
 
 from __future__ import annotations
@@ -10,11 +14,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from bot.config import Settings
+from bot.delivery import Delivery, Order, Surface
 from bot.errors import LinkbriefError
-from bot.limits import Clock, Limits, utc_now
+from bot.limits import Limits
 from bot.ops import check_health
 from bot.ops.metrics import Metrics
 from bot.pipeline.contracts import Summarizer
@@ -23,6 +28,14 @@ from bot.pipeline.fetch import SafeFetcher
 from bot.pipeline.models import Brief
 from bot.pipeline.service import BriefService
 from bot.store import Store
+from bot.store.leases import LEASE_S
+from bot.timeutil import Clock, utc_now
+
+if TYPE_CHECKING:
+    from bot.adapters.console import ConsoleFrontEnd
+    from bot.adapters.discord import DiscordFrontEnd
+    from bot.adapters.slack import SlackFrontEnd
+    from bot.digest.scheduler import DigestPoster
 
 
 @dataclass
@@ -33,7 +46,24 @@ class App:
     service: BriefService
     limits: Limits
     metrics: Metrics
+    clock: Clock = utc_now
+    order: Order = field(default_factory=Order)  # one priority order for every front end
     closers: list = field(default_factory=list)
+
+    def delivery(
+        self, surface: Surface, *, lease_s: float = LEASE_S, limited: bool = True
+    ) -> Delivery:
+        """The delivery core for one platform's surface (``limited``: rate limits and
+        budgets apply; not for the operator's own console)."""
+        return Delivery(
+            surface,
+            store=self.store,
+            brief_link=self.brief_link if limited else self.brief_unlimited,
+            model_slots=self.settings.llm_concurrency,
+            lease_s=lease_s,
+            order=self.order,
+            clock=self.clock,
+        )
 
     async def brief_link(
         self, url: str, *, platform: str, team_id: str, channel_id: str, user_id: str
@@ -53,12 +83,15 @@ class App:
         budget = self.limits.budget(platform=platform, team_id=team_id)
         return await self.service.brief_url(url, budget=budget, platform=platform)
 
+    async def brief_unlimited(self, url: str, *, platform: str, **_asker: str) -> Brief:
+        """A brief outside any rate limit or budget (the console, the operator's own)."""
+        return await self.service.brief_url(url, platform=platform)
+
     async def health(self) -> dict[str, Any]:
         """The ``/healthz`` report (see ``bot.ops.check_health``)."""
         return await check_health(self.store)
 
     async def aclose(self) -> None:
-        await self.service.settle()  # cache writes still running need the store
         for close in reversed(self.closers):
             await close()
         await self.fetcher.aclose()
@@ -102,6 +135,7 @@ async def build_app(
         service=service,
         limits=Limits(store, settings, clock=clock),
         metrics=metrics,
+        clock=clock,
     )
     # A model client we built holds a connection pool: close it with the app.
     client = getattr(summarizer, "client", None)
@@ -117,3 +151,62 @@ async def running_app(settings: Settings, **parts: object) -> AsyncIterator[App]
         yield app
     finally:
         await app.aclose()
+
+
+class FrontEnd(Protocol):
+    """A chat front end as the runner sees it: run until cancelled; post digests."""
+
+    platform: str
+    poster: DigestPoster | None
+
+    async def run(self) -> None: ...
+
+
+async def build_slack(
+    app: App, *, http_host: str = "0.0.0.0", http_port: int | None = None,
+    lease_s: float = LEASE_S,
+) -> SlackFrontEnd:  # fmt: skip
+    """Slack: one Web API session and client, the surface, the delivery core, the bolt app."""
+    import aiohttp
+
+    from bot.adapters.slack.app import build_bolt_app, build_web_client
+    from bot.adapters.slack.frontend import SlackFrontEnd
+    from bot.adapters.slack.parts import SlackParts
+    from bot.adapters.slack.surface import SlackSurface
+
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+    client = build_web_client(app.settings, session)
+    parts = SlackParts(app, client, app.delivery(SlackSurface(client), lease_s=lease_s))
+    return SlackFrontEnd(
+        parts, build_bolt_app(app.settings, parts), close_session=session.close,
+        http_host=http_host, http_port=http_port,
+    )  # fmt: skip
+
+
+def build_discord(app: App, *, lease_s: float = LEASE_S) -> DiscordFrontEnd:
+    """Discord: the bot (its surface and delivery core inside) pointed at the configured API."""
+    from bot.adapters.discord import DiscordFrontEnd, LinkbriefBot, configure_endpoints
+
+    configure_endpoints(app.settings)
+    bot = LinkbriefBot(app, lambda surface: app.delivery(surface, lease_s=lease_s))
+    return DiscordFrontEnd(app, bot)
+
+
+def build_console(
+    app: App, stdin: TextIO | None = None, stdout: TextIO | None = None
+) -> ConsoleFrontEnd:
+    """The console: stdin lines in, briefs out, through the same delivery core."""
+    from bot.adapters.console import ConsoleFrontEnd, ConsoleSurface
+
+    surface = ConsoleSurface(stdout)
+    return ConsoleFrontEnd(app, app.delivery(surface, limited=False), surface, stdin)
+
+
+async def build_front_ends(app: App) -> list[FrontEnd]:
+    """Every chat front end the settings configure (none: the caller runs the console)."""
+    front_ends: list[FrontEnd] = []
+    if app.settings.slack_enabled:
+        front_ends.append(await build_slack(app))
+    if app.settings.discord_enabled:
+        front_ends.append(build_discord(app))
+    return front_ends

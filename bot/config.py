@@ -8,8 +8,11 @@ names the setting, so a bad deployment fails at start, not at the first link.
 from __future__ import annotations
 
 import ipaddress
+import json
+import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -31,6 +34,7 @@ from bot.settings_checks import (
 )
 
 DEFAULT_DB_URL = "sqlite+aiosqlite:///linkbrief.db"
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
 
 
 class Settings(BaseSettings):
@@ -67,6 +71,13 @@ class Settings(BaseSettings):
     max_input_tokens: int = Field(12000, ge=500)
     max_output_tokens: int = Field(1200, ge=100)
     summary_language: str = ""  # "" = the article's own language
+    # Azure OpenAI (classic api-version deployments): set the endpoint to use it.
+    azure_openai_endpoint: str | None = None
+    azure_openai_api_key: SecretStr | None = None  # else OPENAI_API_KEY
+    azure_openai_api_version: str = "2024-10-21"
+    azure_openai_deployment: str | None = None  # else LLM_MODEL
+    # Headers sent with every model request, for gateways: a JSON object.
+    llm_extra_headers: SecretStr | None = None
 
     # --- Store -----------------------------------------------------------
     database_url: str = DEFAULT_DB_URL
@@ -78,6 +89,12 @@ class Settings(BaseSettings):
     fetch_max_bytes: int = Field(5_000_000, ge=10_000)
     fetch_max_redirects: int = Field(5, ge=0, le=20)
     fetch_user_agent: str = "linkbrief/0.1 (+https://github.com/linkbrief/linkbrief)"
+    # Opt-in proxy for page fetches (http://[user:pass@]host:port); the guard still
+    # vets every target. The environment's HTTPS_PROXY is not used.
+    fetch_proxy: SecretStr | None = None
+    # Certificates trusted for page fetches: a PEM file, "system" (the OS store),
+    # or unset (certifi's bundle).
+    fetch_ca_bundle: str | None = None
 
     # --- Chat behaviour --------------------------------------------------
     max_links_per_message: int = Field(3, ge=1, le=20)
@@ -156,6 +173,29 @@ class Settings(BaseSettings):
             raise ValueError("LLM_MODEL is empty — name the model, e.g. gpt-4o-mini or llama3.1")
         return v.strip()
 
+    @field_validator("fetch_proxy")
+    @classmethod
+    def _proxy(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None:
+            parts = urlsplit(v.get_secret_value())
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("must be an http:// or https:// proxy URL")
+        return v
+
+    @field_validator("fetch_ca_bundle")
+    @classmethod
+    def _ca_bundle(cls, v: str | None) -> str | None:
+        if v is not None and v != "system" and not Path(v).is_file():
+            raise ValueError(f"{v!r} is not a file (a PEM bundle, or 'system')")
+        return v
+
+    @field_validator("llm_extra_headers")
+    @classmethod
+    def _extra_headers(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None:
+            _parse_headers(v.get_secret_value())
+        return v
+
     @model_validator(mode="after")
     def _combinations(self) -> Settings:
         slack_where = "your app's page at https://api.slack.com/apps"
@@ -178,8 +218,10 @@ class Settings(BaseSettings):
             )
         if (self.slack_app_token or self.slack_signing_secret) and not self.slack_bot_token:
             raise ValueError("SLACK_BOT_TOKEN (xoxb-…) is required when Slack is configured")
-        if self.summarizer == "llm" and not (self.openai_api_key or self.openai_base_url):
-            raise ValueError("SUMMARIZER=llm needs OPENAI_API_KEY or OPENAI_BASE_URL")
+        if self.summarizer == "llm" and not self._model_configured:
+            raise ValueError(
+                "SUMMARIZER=llm needs OPENAI_API_KEY, OPENAI_BASE_URL or AZURE_OPENAI_ENDPOINT"
+            )
         return self
 
     # --- derived -----------------------------------------------------------
@@ -191,7 +233,25 @@ class Settings(BaseSettings):
     def llm_enabled(self) -> bool:
         if self.summarizer == "extractive":
             return False
-        return bool(self.openai_api_key or self.openai_base_url)
+        return self._model_configured
+
+    @property
+    def _model_configured(self) -> bool:
+        return bool(self.openai_api_key or self.openai_base_url or self.azure_openai_endpoint)
+
+    @property
+    def llm_api_key(self) -> str | None:
+        """The key sent to the model server: Azure's own when Azure is used and has one."""
+        key = self.openai_api_key
+        if self.azure_openai_endpoint and self.azure_openai_api_key:
+            key = self.azure_openai_api_key
+        return key.get_secret_value() if key else None
+
+    @property
+    def llm_extra_headers_map(self) -> dict[str, str]:
+        if self.llm_extra_headers is None:
+            return {}
+        return _parse_headers(self.llm_extra_headers.get_secret_value())
 
     @property
     def slack_enabled(self) -> bool:
@@ -209,8 +269,27 @@ class Settings(BaseSettings):
             self.slack_signing_secret,
             self.discord_token,
             self.openai_api_key,
+            self.azure_openai_api_key,
+            self.fetch_proxy,
         ]
-        return [v.get_secret_value() for v in values if v and v.get_secret_value()]
+        found = [v.get_secret_value() for v in values if v and v.get_secret_value()]
+        return found + [value for value in self.llm_extra_headers_map.values() if value]
+
+
+def _parse_headers(raw: str) -> dict[str, str]:
+    """LLM_EXTRA_HEADERS: a JSON object of header names to string values."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise ValueError('must be a JSON object, e.g. {"X-Gateway-Key": "..."}') from None
+    if not isinstance(data, dict):
+        raise ValueError('must be a JSON object, e.g. {"X-Gateway-Key": "..."}')
+    for name, value in data.items():
+        if not _HEADER_NAME.fullmatch(name):
+            raise ValueError(f"{name!r} is not a valid header name")
+        if not isinstance(value, str) or "\r" in value or "\n" in value:
+            raise ValueError(f"the value of {name} must be a one-line string")
+    return data
 
 
 def _split(value: str) -> list[str]:

@@ -112,7 +112,14 @@ def setup_logging(level: str, fmt: str, secrets: list[str]) -> RedactingFilter:
     # Libraries that log request headers (tokens) at DEBUG, or announce every
     # request or migration at INFO, only log problems.
     for noisy in (
-        "httpx", "httpcore", "httpx2", "httpcore2", "openai", "aiosqlite", "asyncio", "alembic"
+        "httpx",
+        "httpcore",
+        "httpx2",
+        "httpcore2",
+        "openai",
+        "aiosqlite",
+        "asyncio",
+        "alembic",
     ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
     return redactor

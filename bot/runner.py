@@ -2,9 +2,10 @@
 
 Slack and Discord run side by side when both are configured, with the digest
 scheduler posting through them, hourly housekeeping (``bot.maintenance``)
-and, if ``OPS_HTTP_PORT`` asks for it, a
-standalone ``/healthz`` + ``/metrics`` server. With no chat tokens, the console
-front end reads stdin until it ends.
+and, if ``OPS_HTTP_PORT`` asks for it, a standalone ``/healthz`` +
+``/metrics`` server. With no chat tokens, the console front end reads stdin
+until it ends. Every front end is built by the composition root
+(``bot.app.build_front_ends``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import asyncio
 import gc
 import logging
 
-from bot.app import App
+from bot.app import App, build_console, build_front_ends
 
 log = logging.getLogger(__name__)
 
@@ -30,33 +31,21 @@ async def run_front_ends(app: App) -> None:
 
 
 async def _run(app: App) -> None:
-    settings = app.settings
-    posters: dict = {}  # platform -> digest poster, filled in by each front end
-    tasks: list[asyncio.Task[None]] = []
-    if settings.slack_enabled:
-        from bot.adapters.slack import run_slack
-
-        tasks.append(asyncio.create_task(run_slack(app, posters), name="slack"))
-    if settings.discord_enabled:
-        from bot.adapters.discord import run_discord
-
-        tasks.append(asyncio.create_task(run_discord(app, posters), name="discord"))
-    if not tasks:
-        from bot.adapters.console import run_console
-
-        await run_console(app)
+    front_ends = await build_front_ends(app)
+    if not front_ends:
+        await build_console(app).run()
         return
     from bot.digest.scheduler import DigestScheduler
     from bot.maintenance import run_maintenance
 
-    await asyncio.sleep(0)  # let each front end register its poster first
-    scheduler = DigestScheduler(app, posters)
-    tasks.append(asyncio.create_task(scheduler.run(), name="digests"))
+    posters = {f.platform: f.poster for f in front_ends if f.poster is not None}
+    tasks = [asyncio.create_task(f.run(), name=f.platform) for f in front_ends]
+    tasks.append(asyncio.create_task(DigestScheduler(app, posters).run(), name="digests"))
     tasks.append(asyncio.create_task(run_maintenance(app), name="maintenance"))
     log.info("linkbrief running: %s", ", ".join(t.get_name() for t in tasks))
     # What is imported and built by now lives as long as the process: keep it out of
     # the collector's full passes, which otherwise walk it all and held the event loop
-    # for up to 118 ms during a 200-link burst (bench/concurrency.py).
+    # for up to 118 ms during a 200-link burst (docs/performance.md).
     gc.collect()
     gc.freeze()
     try:

@@ -14,9 +14,7 @@ import argparse
 import asyncio
 import json
 
-from bot.adapters.discord import LinkbriefBot, configure_endpoints
-from bot.adapters.slack import SlackFrontEnd
-from bot.app import App, build_app
+from bot.app import App, build_app, build_discord, build_slack
 from bot.config import load_settings
 
 
@@ -24,8 +22,7 @@ async def run(platform: str, values: dict[str, object], lease_s: float) -> None:
     settings = load_settings(None, **values)
     app = await build_app(settings)
     if platform == "slack":
-        front = SlackFrontEnd(app, http_host="127.0.0.1", http_port=0)
-        front.briefer.leases.lease_s = lease_s
+        front = await build_slack(app, http_host="127.0.0.1", http_port=0, lease_s=lease_s)
         await front.start()
         print(f"READY {front.port}", flush=True)
         await asyncio.Event().wait()
@@ -37,9 +34,7 @@ async def run(platform: str, values: dict[str, object], lease_s: float) -> None:
 
 
 async def run_discord_bot(app: App, lease_s: float) -> None:
-    configure_endpoints(app.settings)
-    bot = LinkbriefBot(app)
-    bot.lease_s = lease_s
+    bot = build_discord(app, lease_s=lease_s).bot
     assert app.settings.discord_token is not None
     async with bot:
         runner = asyncio.create_task(bot.start(app.settings.discord_token.get_secret_value()))

@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.adapters.discord import configure_endpoints, run_discord
-from bot.app import App, build_app
+from bot.adapters.discord import configure_endpoints
+from bot.app import App, build_app, build_discord
 from bot.config import Settings, load_settings
 from tests.servers.article_server import ArticleServer
 from tests.servers.chat_server import ChatServer, brief_from_article
@@ -315,15 +315,23 @@ def _as_received(embed: dict[str, Any]) -> dict[str, Any]:
 class DiscordStack:
     """Every real part on loopback: the fake Discord, the article server (127.0.0.2),
     optionally the scripted chat server, a SQLite file that outlives restarts, and
-    the real bot started through ``run_discord``."""
+    the real bot started through ``build_discord``."""
 
-    def __init__(self, tmp_path: Path, *, llm: bool = False, split_frames: bool = False) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        *,
+        llm: bool = False,
+        split_frames: bool = False,
+        lease_s: float | None = None,
+    ) -> None:
         from tests.servers.discord_fake import FakeDiscord  # it imports Payloads from here
 
         self.db_url = f"sqlite+aiosqlite:///{tmp_path / 'linkbrief.db'}"
         self.fake = FakeDiscord(heartbeat_interval_ms=1_000, split_frames=split_frames)
         self.articles = ArticleServer(host="127.0.0.2")
         self.chat = ChatServer(default=brief_from_article) if llm else None
+        self.front_options = {} if lease_s is None else {"lease_s": lease_s}
         self.app: App | None = None
         self._bot_task: asyncio.Task[None] | None = None
 
@@ -370,7 +378,9 @@ class DiscordStack:
         """A fresh App (same database) and bot; returns once the gateway is live."""
         self.app = await build_app(self.settings(**overrides))
         live_before = len(self.fake.identifies)
-        self._bot_task = asyncio.create_task(run_discord(self.app), name="discord-under-test")
+        self._bot_task = asyncio.create_task(
+            build_discord(self.app, **self.front_options).run(), name="discord-under-test"
+        )
         waiter = asyncio.create_task(
             self.fake.wait_for(lambda: len(self.fake.identifies) > live_before, timeout=15)
         )
@@ -378,7 +388,7 @@ class DiscordStack:
         if self._bot_task in done:
             waiter.cancel()
             self._bot_task.result()  # surfaces the start-up error
-            raise RuntimeError("run_discord returned before the gateway was live")
+            raise RuntimeError("the bot stopped before the gateway was live")
         waiter.result()
         return self.app
 

@@ -20,8 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.adapters.slack import SlackFrontEnd
-from bot.app import build_app
+from bot.app import build_app, build_slack
 from tests.discord_helpers import DiscordStack
 from tests.servers.slack_api import ApiCall
 from tests.slack_helpers import SlackStack
@@ -58,8 +57,7 @@ async def restart_slack(stack: SlackStack, lease_s: float = SHORT_LEASE_S) -> No
     """Stop the in-process bot (if any) and start a new one on the same database."""
     await stack.stop_bot()
     stack.app = await build_app(stack.settings())
-    stack.front = SlackFrontEnd(stack.app, http_host="127.0.0.1", http_port=0)
-    stack.front.briefer.leases.lease_s = lease_s
+    stack.front = await build_slack(stack.app, http_host="127.0.0.1", http_port=0, lease_s=lease_s)
     await stack.front.start()
 
 

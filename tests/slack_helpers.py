@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 import aiohttp
 
 from bot.adapters.slack import SlackFrontEnd
-from bot.app import App, build_app
+from bot.app import App, build_app, build_slack
 from bot.config import Settings, load_settings
 from tests.servers.article_server import ArticleServer
 from tests.servers.chat_server import ChatServer, Reply, brief_from_article
@@ -158,7 +158,7 @@ class SlackStack:
 
     async def start_bot(self) -> None:
         self.app = await build_app(self.settings())
-        self.front = SlackFrontEnd(self.app, http_host="127.0.0.1", http_port=0)
+        self.front = await build_slack(self.app, http_host="127.0.0.1", http_port=0)
         await self.front.start()
 
     async def stop_bot(self) -> None:
@@ -177,7 +177,7 @@ class SlackStack:
     async def drain(self) -> None:
         """Wait for the bot's background work to finish."""
         assert self.front is not None
-        await self.front.briefer.drain()
+        await self.front.delivery.drain()
 
     def article_url(self, path: str = PAGE) -> str:
         return self.articles.url(path)

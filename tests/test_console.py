@@ -101,4 +101,4 @@ async def test_progress_reports_each_step_of_a_brief_in_order(
         await app.service.brief_url(pages.url("/pages/cleaver.html"))  # nobody watching
     finally:
         await app.aclose()
-    assert steps == ["fetching", "reading", "summarizing", "checking quotes"]
+    assert steps == ["fetching", "reading", "summarizing", "checking"]

@@ -13,9 +13,8 @@ import contextlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.adapters.discord import run_discord
 from bot.adapters.slack.digest_poster import METADATA_EVENT, SlackDigestPoster
-from bot.app import build_app
+from bot.app import build_app, build_discord
 from bot.digest.commands import handle_digest_command
 from bot.digest.scheduler import DigestScheduler
 from tests.digest_support import items
@@ -86,8 +85,9 @@ async def test_discord_digest_is_posted_once_with_a_nonce(tmp_path: Path) -> Non
     async with FeedServer(host="127.0.0.3") as feeds, DiscordStack(tmp_path) as stack:
         app = await build_app(stack.settings(fetch_allowed_private_hosts="127.0.0.2,127.0.0.3"))
         channel = str(stack.fake.p.channel_id)
-        posters: dict = {}
-        task = asyncio.create_task(run_discord(app, posters))
+        front = build_discord(app)
+        posters = {"discord": front.poster}
+        task = asyncio.create_task(front.run())
         try:
             await stack.fake.wait_for(lambda: stack.fake.identifies, timeout=15)
             await _subscribe(app, "discord", channel, feeds)

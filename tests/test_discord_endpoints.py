@@ -12,14 +12,13 @@ import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from bot.adapters.discord import run_discord
 from bot.adapters.discord.endpoints import (
     DEFAULT_API_BASE,
     DEFAULT_GATEWAY,
     api_base,
     configure_endpoints,
 )
-from bot.app import running_app
+from bot.app import build_discord, running_app
 from bot.config import load_settings
 from bot.errors import ConfigError
 from bot.runner import run_front_ends
@@ -69,7 +68,7 @@ async def test_a_rejected_token_is_a_config_error(tmp_path: Path) -> None:
         settings = stack.settings(discord_token="not-the-token")
         async with running_app(settings) as app:
             with pytest.raises(ConfigError, match="DISCORD_TOKEN"):
-                await run_discord(app)
+                await build_discord(app).run()
         assert not stack.fake.identifies
 
 
@@ -80,7 +79,7 @@ async def test_message_content_intent_disabled_in_the_portal_is_a_config_error(
         stack.fake.message_content_enabled = False
         async with running_app(stack.settings()) as app:
             with pytest.raises(ConfigError, match="Message Content"):
-                await run_discord(app)
+                await build_discord(app).run()
 
 
 async def test_linkbrief_run_starts_discord_and_stops_cleanly(tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ from bot.errors import (
 )
 from bot.pipeline.decoding import ContentDecoder
 from bot.pipeline.fetch import ARTICLE_TYPES, SafeFetcher
-from tests.servers.article_server import ArticleServer, brotli_bomb, gzip_bomb
+from tests.servers.article_server import ArticleServer, brotli_bomb, gzip_bomb, zstd_bomb
 
 ALLOWED = ["127.0.0.2"]
 
@@ -103,7 +103,7 @@ async def test_fetches_a_page_and_sends_sensible_headers(
     assert page.headers["content-type"].startswith("text/html")
     sent = server.requests[-1].headers
     assert sent["host"] == f"127.0.0.2:{server.port}"
-    assert sent["accept-encoding"] == "gzip, deflate, br"
+    assert sent["accept-encoding"] == "gzip, deflate, br, zstd"
     assert sent["user-agent"] == "linkbrief/0.1"
     assert sent["accept"].startswith("text/html")
     assert fetcher.requests_made == 1
@@ -383,11 +383,11 @@ def _max_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-@pytest.mark.parametrize("path", ["/gzip-bomb", "/brotli-bomb"])
+@pytest.mark.parametrize("path", ["/gzip-bomb", "/brotli-bomb", "/zstd-bomb"])
 async def test_compression_bombs_stop_at_the_cap_in_bounded_memory(
     server: ArticleServer, fetcher: SafeFetcher, path: str
 ) -> None:
-    gzip_bomb(), brotli_bomb()  # build both before measuring
+    gzip_bomb(), brotli_bomb(), zstd_bomb()  # build them all before measuring
     await fetcher.fetch(server.url("/pages/fetch_article.html"))
     before = _max_rss_mb()
     with pytest.raises(TooLarge):
@@ -397,17 +397,17 @@ async def test_compression_bombs_stop_at_the_cap_in_bounded_memory(
 
 
 def test_bombs_really_expand_to_a_gibibyte() -> None:
-    gz, br = gzip_bomb(), brotli_bomb()
-    assert len(gz) < 2_000_000 and len(br) < 100_000
-    for coding, body in (("gzip", gz), ("br", br)):
+    gz, br, zs = gzip_bomb(), brotli_bomb(), zstd_bomb()
+    assert len(gz) < 2_000_000 and len(br) < 100_000 and len(zs) < 100_000
+    for coding, body in (("gzip", gz), ("br", br), ("zstd", zs)):
         decoder = ContentDecoder(coding)
         total = sum(len(piece) for piece in decoder.feed(body))
         assert total >= 1 << 30, coding
 
 
-@pytest.mark.parametrize("coding", ["gzip", "br"])
+@pytest.mark.parametrize("coding", ["gzip", "br", "zstd"])
 def test_decoder_output_is_bounded_even_for_one_huge_chunk(coding: str) -> None:
-    body = gzip_bomb() if coding == "gzip" else brotli_bomb()
+    body = {"gzip": gzip_bomb, "br": brotli_bomb, "zstd": zstd_bomb}[coding]()
     pieces = ContentDecoder(coding).feed(body)  # the whole bomb as a single chunk
     seen = 0
     for piece in pieces:
@@ -542,7 +542,7 @@ def test_article_server_runs_in_a_thread_for_sync_callers() -> None:
         httpx.get(base + "/pages/fetch_article.html", trust_env=False)
 
 
-# --- the wire: what goes out, and the responses h11 must cope with -------------------------
+# --- the wire: what goes out, and the responses the client must cope with ------------------
 
 
 class RawServer:

@@ -130,7 +130,7 @@ async def test_exactly_the_true_claims_are_verified(tmp_path: Path) -> None:
     reasons = {c.claim: c.reason for c in brief.claims if not c.verified}
     assert reasons == {
         FALSE_CLAIMS[0]["claim"]: "quote not found",
-        FALSE_CLAIMS[1]["claim"]: "speaker not named there",
+        FALSE_CLAIMS[1]["claim"]: "said by Mykhailo Podolyak, not Medinsky",
         FALSE_CLAIMS[2]["claim"]: "quote not found",
     }
     assert brief.stats.prompt_tokens > 0 and brief.stats.completion_tokens > 0

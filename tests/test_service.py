@@ -95,31 +95,16 @@ async def test_errors_reach_every_waiter_and_are_not_cached(tmp_path: Path) -> N
         await app.aclose()
 
 
-async def test_the_cache_write_lands_after_the_brief_and_a_request_meanwhile_joins_it(
-    tmp_path: Path,
-) -> None:
+async def test_the_brief_is_cached_before_it_is_handed_back(tmp_path: Path) -> None:
     async with ArticleServer(host="127.0.0.2") as srv:
         app = await build_app(local_settings(tmp_path))
         try:
-            store = app.store
-            written = asyncio.Event()
-            put_brief = store.put_brief
-
-            async def slow_put(brief, key=None):  # the write is still on its way
-                await written.wait()
-                await put_brief(brief, key=key)
-
-            store.put_brief = slow_put  # type: ignore[method-assign]
             url = srv.url(PAGE)
-            # Handed back before it is cached (a build waiting for its write would hang).
-            first = await asyncio.wait_for(app.service.brief_url(url), 10)
-            assert await store.get_brief(url, 3600) is None
-            assert await app.service.cached_brief(url) == first  # what others read meanwhile
-            again = await app.service.brief_url(url)  # joins the finished build
-            assert srv.hits[PAGE] == 1 and again == first
-            written.set()
-            await app.service.settle()
-            assert await store.get_brief(url, 3600) == first
+            first = await app.service.brief_url(url)
+            assert await app.store.get_brief(url, 3600) == first
+            assert await app.service.cached_brief(url) == first
+            again = await app.service.brief_url(url + "?utm_source=x")
+            assert srv.hits[PAGE] == 1 and again.summary == first.summary
         finally:
             await app.aclose()
 
@@ -136,21 +121,8 @@ async def test_a_failed_cache_write_loses_nothing_but_the_cache_entry(
 
             app.store.put_brief = broken_put  # type: ignore[method-assign]
             first = await app.service.brief_url(srv.url(PAGE))
-            await app.service.settle()
             assert "could not cache a brief (OSError)" in caplog.text
             second = await app.service.brief_url(srv.url(PAGE))  # built again, not stuck
             assert second.summary == first.summary and srv.hits[PAGE] == 2
         finally:
             await app.aclose()
-
-
-async def test_closing_the_app_waits_for_cache_writes(tmp_path: Path) -> None:
-    async with ArticleServer(host="127.0.0.2") as srv:
-        app = await build_app(local_settings(tmp_path))
-        brief = await app.service.brief_url(srv.url(PAGE))
-        await app.aclose()  # no settle(): aclose does it before closing the store
-        reopened = await build_app(local_settings(tmp_path))
-        try:
-            assert await reopened.store.get_brief(srv.url(PAGE), 3600) == brief
-        finally:
-            await reopened.aclose()

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.slack.briefing import LinkJob, event_key, message_key
+from bot.adapters.slack.surface import event_key, message_key, place
+from bot.delivery import LinkJob, Request
 from tests.render_checks import assert_safe_slack
 from tests.servers.slack_api import ApiCall
 from tests.slack_helpers import (
@@ -124,13 +125,11 @@ async def test_work_accepted_before_a_crash_is_done_once_after_the_restart(
     body = event_body(message_event(f"<{stack.article_url()}>"))
     event = body["event"]
     job = LinkJob(
-        key=message_key(CHANNEL, event["ts"], stack.article_url()),
-        channel=CHANNEL,
-        url=stack.article_url(),
-        thread_ts=event["ts"],
+        key=message_key(CHANNEL, event["ts"], stack.article_url()), url=stack.article_url()
     )
+    request = Request(event_key(body["event_id"]), [job], place=place(CHANNEL, event["ts"]))
     assert stack.front is not None
-    assert await stack.front.briefer.accept(event_key(body["event_id"]), [job])
+    assert await stack.front.delivery.accept(request)
     assert posts(stack) == []
 
     await stack.restart()

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.slack import run_slack
-from bot.app import build_app
+from bot.app import build_app, build_slack
 from tests.render_checks import assert_safe_slack
 from tests.servers.slack_api import APP_TOKEN
 from tests.slack_helpers import SlackStack, event_body, message_event, poisoned_model
@@ -89,12 +88,12 @@ async def test_a_redelivery_after_a_restart_is_not_briefed_again(stack: SlackSta
 
 async def test_run_slack_runs_until_cancelled_then_closes_the_socket(tmp_path: Path) -> None:
     async with SlackStack(tmp_path, mode="socket") as running:
-        await running.stop_bot()  # run_slack below is the only bot
+        await running.stop_bot()  # the front end below is the only bot
         await _wait(lambda: not running.socket.client_connected)
         before = running.socket.connections
         app = await build_app(running.settings())
         try:
-            task = asyncio.create_task(run_slack(app))
+            task = asyncio.create_task((await build_slack(app)).run())
             await _wait(lambda: running.socket.client_connected)
             assert running.socket.connections == before + 1
             assert not task.done()

@@ -3,9 +3,9 @@
     ⠹ example.com — fetching…
     ⠼ news.example.org — summarizing…
 
-It consumes the pipeline's progress events (``bot.pipeline.progress``): each
-link's brief runs inside ``status.watch(link)``, so its steps — fetching,
-reading, summarizing, checking quotes — move its own line. The lines live in a
+It consumes the pipeline's progress events (``bot.pipeline.progress``): a
+pasted line's briefs run inside ``status.watch_line(links)``, so each link's
+steps — fetching, reading, summarizing, checking quotes — move its own line. The lines live in a
 ``rich.live.Live`` that is transient: when the briefs are printed, the status
 lines are cleared first. Only used when stdout is a terminal.
 """
@@ -24,6 +24,7 @@ from bot.pipeline import progress
 from bot.render.common import host_of
 
 REFRESHES_PER_S = 8
+LABELS = {"checking": "checking quotes"}  # what each pipeline step is called on screen
 
 
 class LinkStatus:
@@ -60,20 +61,33 @@ class LinkStatus:
         self._spinners.clear()
 
     @contextmanager
-    def watch(self, link: str) -> Iterator[None]:
-        """Show ``link``'s line while the block runs; its pipeline steps update it."""
-        self._move(link, "starting")
-        with progress.watching(lambda _url, step: self._move(link, step)):
-            try:
-                yield
-            finally:
-                self._steps.pop(link, None)
-                self._spinners.pop(link, None)
-                self._refresh()
+    def watch_line(self, links: list[str]) -> Iterator[None]:
+        """Show a line per link while the block runs; the pipeline's steps move them.
+
+        Steps arrive with the URL the pipeline is working on: the link itself, or
+        (after a redirect) the page it landed on, matched to its link by host.
+        """
+        for link in links:
+            self._move(link, "starting")
+
+        def moved(url: str, step: str) -> None:
+            link = url if url in self._steps else self._by_host(url)
+            if link is not None:
+                self._move(link, step)
+
+        with progress.watching(moved):
+            yield
+
+    def _by_host(self, url: str) -> str | None:
+        host = host_of(url)
+        for link in self._steps:
+            if host_of(link) == host:
+                return link
+        return None
 
     def _move(self, link: str, step: str) -> None:
         self._steps[link] = step
-        line = Text(f"{host_of(link) or link} — {step}…")
+        line = Text(f"{host_of(link) or link} — {LABELS.get(step, step)}…")
         spinner = self._spinners.get(link)
         if spinner is None:
             self._spinners[link] = Spinner("dots", text=line, style="cyan")

@@ -62,9 +62,9 @@ class ConsoleView:
         with self._status if self._status is not None else nullcontext():
             yield
 
-    def watch(self, link: str) -> AbstractContextManager[None]:
-        """Around one link's brief: its status line follows the pipeline's steps."""
-        return self._status.watch(link) if self._status is not None else nullcontext()
+    def watch_line(self, links: list[str]) -> AbstractContextManager[None]:
+        """Around one pasted line's briefs: each link's status line follows its steps."""
+        return self._status.watch_line(links) if self._status is not None else nullcontext()
 
     def brief(self, brief: Brief) -> None:
         self._separate()

@@ -28,11 +28,10 @@ async def rest_posters(app: App) -> AsyncIterator[dict[str, DigestPoster]]:
             session = await stack.enter_async_context(aiohttp.ClientSession())
             posters["slack"] = SlackDigestPoster(build_web_client(app.settings, session))
         if app.settings.discord_enabled and app.settings.discord_token is not None:
-            from bot.adapters.discord import LinkbriefBot, configure_endpoints
             from bot.adapters.discord.digest_poster import DiscordDigestPoster
+            from bot.app import build_discord
 
-            configure_endpoints(app.settings)
-            bot = LinkbriefBot(app)
+            bot = build_discord(app).bot
             await stack.enter_async_context(bot)
             await bot.login(app.settings.discord_token.get_secret_value())
             posters["discord"] = DiscordDigestPoster(bot, gateway=False)

@@ -19,7 +19,7 @@ import argparse
 import json
 import sys
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,7 @@ from bot.digest.render import render_digest
 from bot.digest.scheduler import DigestPoster, DigestScheduler, RunOutcome
 from bot.errors import InputError, UsageError
 from bot.store.digests import DigestChannel, DigestStore
+from bot.timeutil import utc_now
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -107,7 +108,7 @@ async def run_digest_cli(
     app: App, args: argparse.Namespace, posters: Mapping[str, DigestPoster] | None = None
 ) -> int:
     """Run ``linkbrief digest <verb>``; returns the exit status."""
-    now = datetime.now(UTC)
+    now = utc_now()
     if args.verb == "run-now":
         return await _run_now(app, args, posters or {}, now)
     if args.verb == "list" and not args.channel:

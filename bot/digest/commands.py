@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -30,6 +30,7 @@ from bot.digest.scheduler import DigestScheduler, parse_hhmm
 from bot.errors import LinkbriefError
 from bot.pipeline.urls import canonical_url
 from bot.store.digests import DigestChannel, DigestStore, FeedState
+from bot.timeutil import utc_now
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -83,7 +84,7 @@ async def handle_digest_command(
     args: str,
     *,
     user_id: str = "",
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Callable[[], datetime] = utc_now,
 ) -> CommandReply:
     """Run one ``digest`` subcommand for a channel; user mistakes come back as replies."""
     words = args.split()

@@ -1,16 +1,25 @@
-"""Parsing RSS (0.9x/2.0 and 1.0/RDF), Atom and JSON Feed safely, and finding a site's feed.
+"""Feeds read safely: XML feeds by feedparser behind our guards, JSON Feed by hand.
 
-XML goes through ``defusedxml``: a document that declares entities (billion
-laughs) or refers to an external one (``SYSTEM "file:///etc/passwd"``) is
-refused before anything is expanded or read. HTML (for discovery and for
-turning item descriptions into text) goes through the standard library's
-``HTMLParser``, which resolves nothing.
+1. The byte cap: a body over ``MAX_FEED_BYTES`` is refused unread.
+2. ``defusedxml`` reads the XML prolog first: a document that declares entities
+   (billion laughs) or refers to an external one (``SYSTEM "file:///etc/passwd"``)
+   is refused before feedparser sees a byte.
+3. feedparser reads the rest: RSS 0.9x-2.0, RSS 1.0/RDF, Atom 0.3/1.0, named
+   HTML entities, every encoding Python has a codec for, ill-formed documents
+   (its loose parser), and dates in the forms feeds really use.
+4. One entry that cannot be read is skipped with a log line; the rest are kept.
+
+JSON Feed (which feedparser does not read) is parsed here. HTML (discovery, and
+entry text) goes through the standard library's ``HTMLParser``, which resolves
+nothing.
 """
 
 from __future__ import annotations
 
 import html
+import io
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,9 +27,10 @@ from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import ParseError
 
 import defusedxml.ElementTree as SafeET
+import feedparser
 from defusedxml import DefusedXmlException
 
 from bot.errors import LinkbriefError
@@ -48,11 +58,9 @@ ALTERNATE_TYPES = (  # in order of preference when a page names several
 MAX_ITEMS = 200
 MAX_TITLE = 500
 MAX_SUMMARY = 2000
+MAX_FEED_BYTES = 10_000_000  # the fetcher's cap is smaller; this guards direct callers
 
-ATOM = "{http://www.w3.org/2005/Atom}"
-RSS1 = "{http://purl.org/rss/1.0/}"
-DC = "{http://purl.org/dc/elements/1.1/}"
-CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
+log = logging.getLogger(__name__)
 
 
 class FeedError(LinkbriefError):
@@ -78,25 +86,35 @@ def looks_like_html(content_type: str, body: bytes) -> bool:
 
 def parse_feed(body: bytes, content_type: str, base_url: str) -> ParsedFeed:
     """The feed in ``body``; raises ``FeedError`` for anything else, hostile XML included."""
+    if len(body) > MAX_FEED_BYTES:
+        raise FeedError(f"That feed is larger than {MAX_FEED_BYTES // 1_000_000} MB.")
     stripped = body.lstrip(b"\xef\xbb\xbf \t\r\n")
     if "json" in content_type or stripped.startswith(b"{"):
         return _parse_json_feed(stripped, base_url)
-    try:
-        root = SafeET.fromstring(stripped)
-    except DefusedXmlException:
-        raise FeedError(
-            "That feed declares XML entities or external references, which I refuse to read."
-        ) from None
-    except ParseError:
-        raise FeedError() from None
-    tag = root.tag
-    if tag == "rss" or tag.endswith("}rss"):
-        return _parse_rss(root, base_url)
-    if tag == f"{ATOM}feed":
-        return _parse_atom(root, base_url)
-    if tag.endswith("}RDF"):
-        return _parse_rdf(root, base_url)
-    raise FeedError()
+    _refuse_entity_declarations(stripped)
+    parsed = feedparser.parse(
+        io.BytesIO(stripped),  # a file object: feedparser never treats it as a path or URL
+        response_headers={
+            "content-type": content_type or "application/xml",
+            "content-location": base_url,
+        },
+        sanitize_html=True,
+        resolve_relative_uris=True,
+    )
+    if not parsed.get("version") and not parsed.entries:
+        raise FeedError()
+    meta = parsed.feed
+    feed = ParsedFeed(
+        title=_clip(_detail_text(meta, "title"), MAX_TITLE),
+        site_url=urljoin(base_url, str(meta.get("link", ""))),
+    )
+    prefer_content = str(parsed.get("version", "")).startswith("rss")
+    for entry in parsed.entries[:MAX_ITEMS]:
+        try:
+            _add_entry(feed, base_url, entry, prefer_content)
+        except Exception:  # one unreadable entry must not cost the other twenty
+            log.warning("feed %s: skipped an entry that could not be read", base_url, exc_info=True)
+    return feed
 
 
 def discover_feed_links(page: bytes, base_url: str, charset: str | None = None) -> list[str]:
@@ -113,78 +131,94 @@ def discover_feed_links(page: bytes, base_url: str, charset: str | None = None) 
     return urls
 
 
-# --- RSS / RDF / Atom ------------------------------------------------------------------
+# --- the XML guard and feedparser's entries ----------------------------------------------
 
 
-def _text(el: Element | None) -> str:
-    return "".join(el.itertext()).strip() if el is not None else ""
+class _StopAtRoot(Exception):
+    """The root element began: the prolog, where any DTD lives, was read and is clean."""
 
 
-def _parse_rss(root: Element, base_url: str) -> ParsedFeed:
-    channel = root.find("channel")
-    if channel is None:
-        raise FeedError()
-    site = urljoin(base_url, _text(channel.find("link")))
-    feed = ParsedFeed(title=_clip(_text(channel.find("title")), MAX_TITLE), site_url=site)
-    for item in channel.findall("item")[:MAX_ITEMS]:
-        link = _text(item.find("link"))
-        guid = item.find("guid")
-        guid_text = _text(guid)
-        if not link and guid is not None and guid.get("isPermaLink", "true") != "false":
-            link = guid_text
-        description = _text(item.find(f"{CONTENT}encoded")) or _text(item.find("description"))
-        date = _text(item.find("pubDate")) or _text(item.find(f"{DC}date"))
-        _add(feed, base_url, guid_text, link, _text(item.find("title")), description, date)
-    return feed
+class _RootWatcher:
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        raise _StopAtRoot
+
+    def close(self) -> None:
+        return None
 
 
-def _parse_rdf(root: Element, base_url: str) -> ParsedFeed:
-    channel = root.find(f"{RSS1}channel")
-    feed = ParsedFeed(
-        title=_clip(_text(channel.find(f"{RSS1}title")), MAX_TITLE) if channel is not None else "",
-        site_url=urljoin(base_url, _text(channel.find(f"{RSS1}link")))
-        if channel is not None
-        else "",
+# An external DTD subset alone (RSS 0.91's PUBLIC Netscape DTD) is harmless: expat never
+# loads it and feedparser drops the DOCTYPE. Entity declarations are what we refuse.
+_ENTITY_DECLARATION = re.compile(r"<!ENTITY", re.IGNORECASE)
+_DECLARED_ENCODING = re.compile(rb"""^<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
+
+
+def _refuse_entity_declarations(body: bytes) -> None:
+    """defusedxml over the prolog: entity declarations and external references are refused."""
+    parser = SafeET.XMLParser(
+        target=_RootWatcher(), forbid_dtd=False, forbid_entities=True, forbid_external=True
     )
-    for item in root.findall(f"{RSS1}item")[:MAX_ITEMS]:
-        link = _text(item.find(f"{RSS1}link"))
-        _add(
-            feed,
-            base_url,
-            link,
-            link,
-            _text(item.find(f"{RSS1}title")),
-            _text(item.find(f"{RSS1}description")),
-            _text(item.find(f"{DC}date")),
+    try:
+        parser.feed(body)
+        parser.close()
+    except _StopAtRoot:
+        return
+    except DefusedXmlException:
+        raise FeedError(_ENTITY_REFUSAL) from None
+    except (ParseError, ValueError):
+        pass  # broken XML, or an encoding expat lacks (Shift_JIS): look for them as text
+    # The whole document, not just up to the first tag: a comment can hide "<a" before
+    # the DOCTYPE. A false alarm costs one broken feed; a miss is what we guard against.
+    match = _DECLARED_ENCODING.match(body)
+    try:
+        text = body.decode(match.group(1).decode() if match else "utf-8", errors="replace")
+    except LookupError:
+        text = body.decode("utf-8", errors="replace")
+    if _ENTITY_DECLARATION.search(text) or _ENTITY_DECLARATION.search(body.decode("latin-1")):
+        raise FeedError(_ENTITY_REFUSAL)
+
+
+_ENTITY_REFUSAL = "That feed declares XML entities or external references, which I refuse to read."
+
+
+def _detail_text(node: Any, name: str) -> str:
+    """A title or summary as text: markup dropped when the feed says it is HTML."""
+    value = str(node.get(name, "") or "")
+    detail = node.get(f"{name}_detail") or {}
+    if "html" in str(detail.get("type", "text/html")):
+        return html_to_text(value)
+    return " ".join(value.split())
+
+
+def _entry_date(entry: Any) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        parsed = entry.get(key)
+        if parsed:
+            try:
+                return datetime(*parsed[:6], tzinfo=UTC)  # feedparser gives UTC
+            except (TypeError, ValueError, OverflowError):
+                return None  # year 0 and friends: no date rather than no entry
+    return None
+
+
+def _add_entry(feed: ParsedFeed, base_url: str, entry: Any, prefer_content: bool) -> None:
+    link = str(entry.get("link", "") or "")
+    url = urljoin(base_url, link.strip()) if link.strip() else ""
+    if not _is_http(url):
+        return  # an entry with no readable link cannot go into a digest
+    contents = entry.get("content") or []
+    content = html_to_text(str(contents[0].get("value", ""))) if contents else ""
+    summary = _detail_text(entry, "summary")
+    text = (content or summary) if prefer_content else (summary or content)
+    title = _detail_text(entry, "title") or _clip(text, 120)
+    feed.items.append(
+        NewItem(
+            key=(str(entry.get("id", "") or "") or url)[:2000],
+            url=url,
+            title=_clip(title, MAX_TITLE),
+            summary=_clip(text, MAX_SUMMARY),
+            published=_entry_date(entry),
         )
-    return feed
-
-
-def _atom_link(el: Element, base_url: str) -> str:
-    for link in el.findall(f"{ATOM}link"):
-        if link.get("rel", "alternate") == "alternate" and link.get("href"):
-            return urljoin(base_url, link.get("href", ""))
-    return ""
-
-
-def _parse_atom(root: Element, base_url: str) -> ParsedFeed:
-    feed = ParsedFeed(
-        title=_clip(_text(root.find(f"{ATOM}title")), MAX_TITLE),
-        site_url=_atom_link(root, base_url),
     )
-    for entry in root.findall(f"{ATOM}entry")[:MAX_ITEMS]:
-        summary = _text(entry.find(f"{ATOM}summary")) or _text(entry.find(f"{ATOM}content"))
-        date = _text(entry.find(f"{ATOM}published")) or _text(entry.find(f"{ATOM}updated"))
-        _add(
-            feed,
-            base_url,
-            _text(entry.find(f"{ATOM}id")),
-            _atom_link(entry, base_url),
-            _text(entry.find(f"{ATOM}title")),
-            summary,
-            date,
-        )
-    return feed
 
 
 # --- JSON Feed ---------------------------------------------------------------------------
@@ -256,7 +290,9 @@ def _add(
 
 
 def parse_date(value: str) -> datetime | None:
-    """RFC 822 (RSS) or RFC 3339 (Atom, JSON Feed) as aware UTC; None if unreadable."""
+    """A JSON Feed date (RFC 3339; RFC 822 tolerated) as aware UTC; None if unreadable.
+
+    XML feeds' dates are feedparser's (``_entry_date``)."""
     value = value.strip()
     if not value:
         return None
@@ -270,7 +306,10 @@ def parse_date(value: str) -> datetime | None:
             return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        return None
 
 
 def _is_http(url: str) -> bool:

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bot.digest.feeds import (
     FEED_TYPES,
@@ -28,6 +28,7 @@ from bot.errors import LinkbriefError
 from bot.pipeline.fetch import SafeFetcher
 from bot.pipeline.models import FetchedPage
 from bot.store.digests import DigestStore, FeedState
+from bot.timeutil import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class FeedPoller:
         *,
         interval_s: float = 1800.0,
         concurrency: int = POLL_CONCURRENCY,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._digests = digests
         self._fetcher = fetcher

@@ -11,11 +11,10 @@ Every openai exception is mapped to a ``bot.errors`` one by ``bot.llm.errors``,
 with a message naming the model, the server and, when it cannot carry the API
 key, the server's own words.
 
-The SDK keeps base URL, auth, timeouts, retries and error classes, but three of
-its per-call CPU costs are avoided (the bot is CPU-bound per link): requests go
-through ``AsyncOpenAI.post``, what ``chat.completions.create`` calls, without its
-type-driven walk over messages and schema; answers are decoded here, not built
-into pydantic models; and HTTP goes over aiohttp (``bot.llm.transport``).
+The SDK is used as shipped, through its public API only: ``AsyncOpenAI`` (or
+``AsyncAzureOpenAI`` for classic ``api-version`` deployments) and
+``chat.completions.create``, with its own HTTP client (httpx2), retries and
+timeouts configured from settings, and ``LLM_EXTRA_HEADERS`` sent on every call.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -33,7 +32,6 @@ from bot.errors import LLMBadOutput, LLMError
 from bot.llm.errors import model_error
 from bot.llm.schema import extract_json_object
 from bot.llm.tokens import estimate_chat_tokens, estimate_tokens
-from bot.llm.transport import AiohttpTransport
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -48,8 +46,6 @@ PLACEHOLDER_API_KEY = "not-needed"
 # How much of a bad answer is echoed back in the repair round: enough to fix it,
 # bounded so the repair request stays near the size of the first one.
 REPAIR_ECHO_CHARS = 4000
-# What chat.completions.create passes to post(): send the API key as a bearer token.
-_BEARER: openai.RequestOptions = {"security": {"bearer_auth": True}}
 
 
 class ContextTooLong(LLMError):
@@ -92,28 +88,48 @@ class ChatClient:
         max_retries: int = 2,
         concurrency: int = 4,
         max_output_tokens: int = 1200,
+        extra_headers: Mapping[str, str] | None = None,
+        azure: AzureDeployment | None = None,
     ) -> None:
         self.model = model
         self.max_output_tokens = max_output_tokens
         self.timeout_s = timeout_s
         # Never the SDK's 600 s default: a stuck model must not hold a chat thread.
         timeout = openai.Timeout(timeout_s, connect=min(timeout_s, 10.0))
-        self._sdk = openai.AsyncOpenAI(
-            base_url=base_url or DEFAULT_BASE_URL,
-            api_key=api_key or PLACEHOLDER_API_KEY,
-            timeout=timeout,
-            max_retries=max_retries,
-            http_client=openai.DefaultAsyncHttpxClient(
-                transport=AiohttpTransport(), timeout=timeout
-            ),
-        )
+        headers = dict(extra_headers or {})
+        self._sdk: openai.AsyncOpenAI
+        if azure is not None:
+            self._sdk = openai.AsyncAzureOpenAI(
+                azure_endpoint=azure.endpoint,
+                azure_deployment=azure.deployment or model,
+                api_version=azure.api_version,
+                api_key=api_key or PLACEHOLDER_API_KEY,
+                timeout=timeout,
+                max_retries=max_retries,
+                default_headers=headers,
+            )
+        else:
+            self._sdk = openai.AsyncOpenAI(
+                base_url=base_url or DEFAULT_BASE_URL,
+                api_key=api_key or PLACEHOLDER_API_KEY,
+                timeout=timeout,
+                max_retries=max_retries,
+                default_headers=headers,
+            )
         self._slots = asyncio.Semaphore(concurrency)
         self._mode: OutputMode = "json_schema"
         self._token_param = "max_tokens"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ChatClient:
-        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+        azure = None
+        if settings.azure_openai_endpoint:
+            azure = AzureDeployment(
+                endpoint=settings.azure_openai_endpoint,
+                api_version=settings.azure_openai_api_version,
+                deployment=settings.azure_openai_deployment,
+            )
+        key = settings.llm_api_key
         return cls(
             model=settings.llm_model,
             base_url=settings.openai_base_url,
@@ -122,6 +138,8 @@ class ChatClient:
             max_retries=settings.llm_max_retries,
             concurrency=settings.llm_concurrency,
             max_output_tokens=settings.max_output_tokens,
+            extra_headers=settings.llm_extra_headers_map,
+            azure=azure,
         )
 
     def __repr__(self) -> str:  # no key, ever
@@ -133,7 +151,7 @@ class ChatClient:
         return self._mode
 
     async def aclose(self) -> None:
-        """Close the HTTP client and its aiohttp session (connections included)."""
+        """Close the SDK's HTTP client (connections included)."""
         await self._sdk.close()
 
     async def complete_json(
@@ -195,24 +213,20 @@ class ChatClient:
         switched_token_param = False
         while True:
             mode = self._mode
-            # The body create() would build (same keys, same order), already plain
-            # JSON: its transform step would only walk it, type by type, to no effect.
-            body: dict[str, Any] = {
-                "model": self.model,
-                "messages": messages,
-                self._token_param: limit,
-            }
+            options: dict[str, Any] = {self._token_param: limit}
             if mode == "json_schema":
-                body["response_format"] = {
+                options["response_format"] = {
                     "type": "json_schema",
                     "json_schema": {"name": name, "schema": schema, "strict": True},
                 }
             elif mode == "json_object":
-                body["response_format"] = {"type": "json_object"}
+                options["response_format"] = {"type": "json_object"}
             try:
                 async with self._slots:
-                    raw = await self._sdk.post(
-                        "/chat/completions", cast_to=bytes, body=body, options=_BEARER
+                    completion = await self._sdk.chat.completions.create(
+                        model=self.model,
+                        messages=messages,  # type: ignore[arg-type]  # plain role/content dicts
+                        **options,
                     )
             except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
                 detail = _error_text(exc)
@@ -239,8 +253,7 @@ class ChatClient:
                 raise self._error(exc) from None
             except openai.OpenAIError as exc:
                 raise self._error(exc) from None
-            return _reply(raw, messages, schema if mode == "json_schema" else None)
-
+            return _reply(completion, messages, schema if mode == "json_schema" else None)
 
     def _error(self, exc: openai.OpenAIError) -> LLMError:
         """Words naming the model, the server and what it said (``bot.llm.errors``)."""
@@ -253,27 +266,37 @@ class ChatClient:
         )
 
 
-def _reply(raw: bytes, messages: list[dict[str, str]], schema: dict[str, Any] | None) -> _Reply:
-    """The first choice of a ``chat.completion`` body, read as plain JSON."""
+@dataclass(frozen=True, slots=True)
+class AzureDeployment:
+    """A classic Azure OpenAI deployment: ``{endpoint}/openai/deployments/{name}?api-version=``."""
+
+    endpoint: str
+    api_version: str
+    deployment: str | None = None  # None: the deployment is named like LLM_MODEL
+
+
+def _reply(
+    completion: Any, messages: list[dict[str, str]], schema: dict[str, Any] | None
+) -> _Reply:
+    """The first choice of a ``ChatCompletion``; servers that leave fields out are tolerated."""
     try:
-        response = json.loads(raw)
-        choice = response["choices"][0]
-        text = choice["message"]["content"] or ""
-        truncated = choice.get("finish_reason") == "length"
+        choice = completion.choices[0]
+        text = choice.message.content or ""
+        truncated = choice.finish_reason == "length"
         if not isinstance(text, str):
             raise TypeError("content is not text")
     except (ValueError, LookupError, TypeError, AttributeError):
         raise LLMBadOutput("The language model server sent an answer I couldn't read.") from None
-    usage = response.get("usage")
+    usage = getattr(completion, "usage", None)
     # Some local servers omit usage; fall back to our own estimate so budgets still count.
     prompt = _count(usage, "prompt_tokens") or estimate_chat_tokens(messages, schema)
-    completion = _count(usage, "completion_tokens") or estimate_tokens(text)
-    return _Reply(text, prompt, completion, truncated)
+    completion_tokens = _count(usage, "completion_tokens") or estimate_tokens(text)
+    return _Reply(text, prompt, completion_tokens, truncated)
 
 
 def _count(usage: Any, key: str) -> int:
     """A token count from ``usage``; 0 when missing or unreadable (then we estimate)."""
-    value = usage.get(key) if isinstance(usage, dict) else None
+    value = getattr(usage, key, None)
     try:
         return int(value or 0)
     except (TypeError, ValueError):

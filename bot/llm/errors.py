@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import openai
 
-from bot.errors import LLMError, LLMUnavailable
+from bot.errors import LLMBadOutput, LLMError, LLMUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,12 @@ def model_error(
     exc: openai.OpenAIError, *, model: str, base_url: str, api_key: str | None, timeout_s: float
 ) -> LLMError:
     """Any openai exception as a ``bot.errors`` one, logged once with the same words."""
-    if isinstance(exc, openai.APIConnectionError):
+    if isinstance(exc, openai.APIResponseValidationError):  # a 2xx body that isn't a completion
+        error: LLMError = LLMBadOutput(
+            f"model {model!r} on {server_name(base_url)} sent an answer that is not a chat "
+            "completion"
+        )
+    elif isinstance(exc, openai.APIConnectionError):
         error = connection_error(exc, model=model, base_url=base_url, timeout_s=timeout_s)
     elif isinstance(exc, openai.APIStatusError):
         error = status_error(exc, model=model, base_url=base_url, api_key=api_key)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from bot.errors import ConfigError
 
-# Inside the package, so an installed wheel (the Docker image) carries them.
+# Inside the package, so a wheel ships them (pyproject's package-data).
 DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
 
 # The variables ``user.txt`` may name; the summarizer always passes all of them.
@@ -101,7 +101,7 @@ class Prompts(BaseModel):
 
 
 def load_prompts(directory: Path | None = None) -> Prompts:
-    """Read and validate every prompt file in ``directory`` (default: the repo's prompts/)."""
+    """Read and validate every prompt file in ``directory`` (default: the package's prompts/)."""
     folder = directory or DEFAULT_PROMPTS_DIR
     if not folder.is_dir():
         raise PromptError(f"Prompt directory {folder} does not exist.")

@@ -104,6 +104,9 @@ class Metrics:
 
     # --- bot.pipeline.contracts.PipelineObserver -----------------------------------
 
+    def stage(self, url: str, stage: str) -> None:
+        pass  # progress is for a person watching one link, not for counters
+
     def fetched(self, *, body_bytes: int, seconds: float) -> None:
         self.fetch_bytes.inc(max(0, body_bytes))
         self.fetch_latency.observe(seconds)

@@ -43,7 +43,12 @@ class TokenBudget(Protocol):
 
 
 class PipelineObserver(Protocol):
-    """Where the service reports what it did, for metrics (``bot.ops.metrics`` implements it)."""
+    """Where the pipeline and the service report what they did: metrics
+    (``bot.ops.metrics`` implements it) and progress (``stage``)."""
+
+    def stage(self, url: str, stage: str) -> None:
+        """A stage of ``url``'s brief begins: fetching, reading, summarizing, checking."""
+        ...
 
     def fetched(self, *, body_bytes: int, seconds: float) -> None: ...
 

@@ -10,14 +10,20 @@ No model and no downloads, deterministic, a few milliseconds per article:
 3. The summary takes the best few, in article order, one of them from the
    author's own words when the article quotes someone else; each layer is
    labelled ("According to ISW, …", "In the author's view, …").
-4. Key claims come from reporting verbs (``speech.find_reported_speech``):
+4. Key claims come from the attribution model (``speakers``): every quote
+   the text attributes, under the name of its speaker (the person a "he" or
+   "the shortstop" stands for; "a spokeswoman" as written), then reported
+   speech without quotation marks (``speech.find_reported_speech``):
    officials' claims, the quoted analyst's assessments, the author's
-   opinions — one per speaker first, then by rank.
+   opinions — one per speaker first, then by rank. A pronoun, a function word
+   or a fragment is never a speaker; list items, recipe steps, code and PDF
+   debris are never claims.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from bot.pipeline.attribution import (
@@ -28,7 +34,10 @@ from bot.pipeline.attribution import (
     speaker_key,
     split_blocks,
 )
+from bot.pipeline.claim_filters import looks_like_prose, valid_speaker
 from bot.pipeline.models import Article, ClaimKind, Draft, DraftClaim
+from bot.pipeline.names import name_tokens
+from bot.pipeline.quotes import Quoted, find_quotes
 from bot.pipeline.sentences import (
     FOOTNOTE_RE,
     content_terms,
@@ -41,6 +50,7 @@ from bot.pipeline.sentences import (
     tfidf_vectors,
     word_set,
 )
+from bot.pipeline.speakers import attribute_paragraphs, display_name
 from bot.pipeline.speech import find_reported_speech
 
 MIN_SUMMARY_WORDS = 6
@@ -48,6 +58,7 @@ MIN_SUMMARY_WORDS = 6
 FEW_CLAIMS = 3
 REDUNDANT_ABOVE = 0.5  # cosine at which a sentence repeats one already chosen
 MAX_RANKED_SENTENCES = 400  # beyond this, the rest of a very long text is not ranked
+MIN_QUOTE_WORDS = 4  # shorter quoted spans are terms, titles or scare quotes
 _OPINION_RE = re.compile(
     r"\b(?:I|we) (?:think|believe|suspect|doubt|expect|fear|guess|would argue)\b"
     r"|\bin my (?:view|opinion)\b|\bit (?:does |would )?(?:appears?|seems?)\b"
@@ -145,9 +156,12 @@ class ExtractiveSummarizer:
         if self.max_claims == 0:
             return []
         has_quotes = any(u.block.quoted for u in units)
-        candidates: list[_Candidate] = []
+        candidates = _quote_candidates(units, article)
+        quoted_units = {c.unit.index for c in candidates}
         last_speaker: dict[int, str] = {}  # per block: resolves "He said" in the same paragraph
         for unit in units:
+            if unit.index in quoted_units:
+                continue  # its quotation is listed under its speaker already
             candidate = _candidate(unit, article, has_quotes, last_speaker.get(unit.block.start))
             if candidate is not None:
                 candidates.append(candidate)
@@ -190,6 +204,75 @@ class ExtractiveSummarizer:
         return sorted(chosen, key=lambda c: c.unit.index)
 
 
+def _quote_candidates(units: list[_Unit], article: Article) -> list[_Candidate]:
+    """One claim per quotation the text attributes, under the speaker it names."""
+    blocks = split_blocks(article.text)
+    attributed = attribute_paragraphs([b.text for b in blocks])
+    by_block: dict[int, list[_Unit]] = {}
+    for unit in units:
+        by_block.setdefault(unit.block.start, []).append(unit)
+    outlet = article.site or article.author or AUTHOR
+    candidates: list[_Candidate] = []
+    for block, quotes in zip(blocks, attributed, strict=True):
+        block_units = by_block.get(block.start, [])
+        starts = [u.start for u in block_units]
+        for quoted in quotes:
+            unit = _unit_at(block_units, starts, block, quoted)
+            claim = _quote_claim(quoted, block, outlet, unit)
+            if claim is None or unit is None:
+                continue
+            weight = unit.score + (2.0 if is_person(claim.speaker) else 0.5)
+            candidates.append(_Candidate(unit, claim, weight))
+    return candidates
+
+
+def _quote_claim(
+    quoted: Quoted, block: Block, outlet: str, unit: _Unit | None
+) -> DraftClaim | None:
+    if quoted.nested or quoted.speaker is None or unit is None:
+        return None
+    if quoted.how not in ("cue", "continued", "before"):
+        return None  # a weaker guess: the verifier may rely on it, a claim may not
+    words = quoted.text.strip(" ,.;:-–—\n").split()
+    if len(words) < MIN_QUOTE_WORDS:
+        return None
+    # as the article names them; the person a "he" or "the shortstop" stands for
+    written = quoted.speaker.name
+    named = name_tokens(written) and not quoted.speaker.resolved
+    speaker = written if named else display_name(quoted.speaker)
+    if not valid_speaker(speaker):
+        return None
+    source = outlet
+    if block.quoted and block.introducer:
+        source = " ".join([block.introducer, *footnote_markers(unit.text)])
+    text = " ".join(words)
+    sentence = _TRAILING_MARKERS_RE.sub("", unit.text).strip()
+    # the whole sentence when it holds the quotation: it says who spoke, in the article's words
+    claim = text
+    quote = text
+    if text in " ".join(sentence.split()) and "\n" not in sentence:
+        quote = sentence
+        speech = find_reported_speech(sentence)
+        if speech is not None and len(speech.content.split()) > len(words):
+            claim = strip_footnotes(speech.content)  # "Russia will “drastically reduce …”"
+    return DraftClaim(claim=claim, speaker=speaker, source=source, quote=quote, kind="claim")
+
+
+def _unit_at(units: list[_Unit], starts: list[int], block: Block, quoted: Quoted) -> _Unit | None:
+    """The sentence holding a quotation's first word (``units``: the block's, in order;
+    ``starts``: their offsets)."""
+    if not units:
+        return None
+    # block.text joins the lines' content with "\n": find the line, then the article offset
+    offset, at = quoted.start, block.start
+    for line in block.lines:
+        if offset <= len(line.text):
+            at = line.start + offset
+            break
+        offset -= len(line.text) + 1
+    return units[max(0, bisect_right(starts, at) - 1)]
+
+
 def _units(article: Article) -> list[_Unit]:
     units: list[_Unit] = []
     for block in split_blocks(article.text):
@@ -202,7 +285,7 @@ def _units(article: Article) -> list[_Unit]:
             spans = [(block.start, article.text[block.start : block.end])]
         position = 0
         for span_start, span_text in spans:
-            for sentence in split_sentences(span_text):
+            for sentence in split_sentences(span_text, article.language):
                 clean = strip_footnotes(sentence.text)
                 if not has_letters(clean) or len(units) >= MAX_RANKED_SENTENCES:
                     continue
@@ -284,7 +367,11 @@ def _candidate(
     source = outlet
     if block.quoted and block.introducer:
         source = " ".join([block.introducer, *footnote_markers(unit.text)])
+    if not looks_like_prose(unit.clean):
+        return None  # a list item, a recipe step, code or PDF debris
     speech = find_reported_speech(quote, previous_speaker)
+    if speech is not None and speech.speaker != AUTHOR and not valid_speaker(speech.speaker):
+        speech = None  # "As", "But she", "You can": a fragment, not a speaker
     weight = unit.score
     if speech is not None:
         speaker, content = speech.speaker, speech.content
@@ -296,6 +383,8 @@ def _candidate(
         weight += 2.0 if is_person(speaker) else 0.5
     elif block.quoted and block.introducer:
         speaker, content, kind = block.introducer, unit.clean, "assessment"
+    elif _has_long_quote(quote):
+        return None  # someone's words whose speaker the text does not make clear
     elif not block.quoted and (has_quotes or _first_person(quote)) and _OPINION_RE.search(quote):
         speaker, content, kind = AUTHOR, unit.clean, "opinion"
     elif not block.quoted and _plain_statement(unit):
@@ -312,6 +401,10 @@ def _candidate(
         kind=kind,
     )
     return _Candidate(unit, claim, weight)
+
+
+def _has_long_quote(sentence: str) -> bool:
+    return any(len(sentence[s:e].split()) >= MIN_QUOTE_WORDS for s, e, _ in find_quotes(sentence))
 
 
 def _plain_statement(unit: _Unit) -> bool:

@@ -1,14 +1,26 @@
 """``SafeFetcher``: an SSRF guard first, an HTTP client second.
 
-Every hop (the first URL and each redirect) is vetted by ``AddressPolicy``,
-resolved once, and connected to *by the checked address*, with the original
-host name kept in the ``Host`` header and as the TLS server name. The whole
-fetch runs under one wall-clock deadline, and the body is decompressed by hand
-in bounded steps so a gzip/brotli bomb cannot grow past ``max_bytes`` in memory.
+The HTTP client is httpx2 (the generation the openai SDK talks through, so the
+process has one HTTP stack). What is ours sits at httpx2's documented seams:
 
-HTTP/1.1 is spoken with h11 over a plain asyncio connection, one per request:
-a general client (pool, cookie jar, proxies, its own URL model) cost several
-times the CPU of the exchange itself and needed every feature switched off.
+1. ``GuardedTransport`` (an ``AsyncBaseTransport``) vets every request it is
+   handed, the first URL and each redirect hop alike, with ``AddressPolicy``;
+   resolves the host once; and sends the request to *the checked address*, with
+   the host name kept in the ``Host`` header and as the TLS server name (the
+   ``sni_hostname`` request extension), so certificates are still verified
+   against the name. A second DNS answer (rebinding) never matters.
+2. Redirects are followed here, one ``next_request`` at a time, so a redirect's
+   own body is never read and the hop count and credential rule are ours;
+   httpx2 builds each next request (method, URL joining, cookies).
+3. The body is read raw and decoded by ``ContentDecoder`` in bounded steps, so
+   a compression bomb stops at ``max_bytes`` whatever its ratio.
+
+One wall-clock deadline covers the whole fetch; one byte cap covers the raw and
+the decoded body. A cookie jar lives for one fetch (a site that sets a cookie
+and redirects to itself works); nothing carries to the next fetch: connections
+are not kept alive (a TLS connection verified for one host name must not serve
+another on the same address), and the environment is never read
+(``FETCH_PROXY`` and ``FETCH_CA_BUNDLE`` are settings).
 """
 
 from __future__ import annotations
@@ -16,47 +28,105 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import Collection, Mapping, Sequence
-from urllib.parse import urljoin, urlsplit
+from typing import TYPE_CHECKING
 
 import certifi
-import h11
+import httpx2
 
-from bot.config import Settings
 from bot.errors import (
     ConnectFailed,
     FetchError,
     FetchTimeout,
     HTTPStatus,
+    InvalidURL,
     NotAnArticle,
     TooLarge,
     TooManyRedirects,
 )
-from bot.pipeline.decoding import ContentDecoder
+from bot.pipeline.decoding import ContentDecoder, supported_codings
 from bot.pipeline.models import FetchedPage
-from bot.pipeline.netguard import STANDARD_PORTS, AddressPolicy, IPAddress, Resolver, Target
+from bot.pipeline.netguard import STANDARD_PORTS, AddressPolicy, Resolver
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 ARTICLE_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/pdf", "text/plain"})
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 ARTICLE_ACCEPT = (
     "text/html,application/xhtml+xml;q=0.9,application/pdf;q=0.8,text/plain;q=0.7,*/*;q=0.1"
 )
+SYSTEM_TRUST = "system"  # FETCH_CA_BUNDLE value: the operating system's trust store
 # Headers the fetcher owns; a caller's value would break the guard or the decoder.
 _RESERVED_HEADERS = frozenset(
-    {"host", "accept-encoding", "connection", "content-length", "transfer-encoding", "te"}
+    {
+        "host",
+        "accept-encoding",
+        "connection",
+        "content-length",
+        "transfer-encoding",
+        "te",
+        "proxy-authorization",
+    }
 )
-# Credentials must not follow a redirect to another origin.
-_CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
-_READ_BYTES = 256 * 1024  # most raw bytes taken from the socket per read
-_MAX_HEAD_BYTES = 100 * 1024  # status line plus response headers
+# Credentials must not follow a redirect to another origin (httpx2 itself keeps
+# Authorization on an http -> https hop of the same host; we don't).
+_CREDENTIAL_HEADERS = ("authorization", "proxy-authorization")
 _SNIFF_BYTES = 1024
 
 
-class _Redirect(Exception):
-    """Internal: the hop answered with a redirect to ``location``."""
+class GuardedTransport(httpx2.AsyncBaseTransport):
+    """Sends each request to an address the policy checked, never to a name.
 
-    def __init__(self, location: str) -> None:
-        super().__init__(location)
-        self.location = location
+    Wraps the shared ``AsyncHTTPTransport`` for one fetch: closing it (when the
+    fetch's client closes) leaves the shared pool and its TLS context alone.
+    """
+
+    def __init__(
+        self,
+        inner: httpx2.AsyncBaseTransport,
+        policy: AddressPolicy,
+        resolver: Resolver | None,
+        fetcher: SafeFetcher,
+    ) -> None:
+        self._inner = inner
+        self._policy = policy
+        self._resolver = resolver
+        self._fetcher = fetcher
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        target = self._policy.check_url(str(request.url))
+        addresses = await self._policy.resolve_and_check(target, self._resolver)
+        if target.scheme == "https":
+            # A name TLS cannot carry as SNI ("a..b.test"): refuse here, since the
+            # TLS layer's ValueError would surface inside the event loop instead.
+            try:
+                target.host.encode("idna")
+            except UnicodeError:
+                raise ConnectFailed(
+                    f"I couldn't open a secure connection to {target.host}."
+                ) from None
+        last_error: httpx2.ConnectError | None = None
+        for ip in addresses:
+            pinned = httpx2.Request(
+                request.method,
+                request.url.copy_with(host=ip.compressed),
+                headers=request.headers,
+                stream=request.stream,
+                # SNI and certificate check on the host name, not on the address.
+                extensions={**request.extensions, "sni_hostname": target.host},
+            )
+            pinned.headers["Host"] = target.host_header
+            try:
+                response = await self._inner.handle_async_request(pinned)
+            except httpx2.ConnectError as exc:  # refused, unreachable, failed handshake
+                last_error = exc
+                continue  # the next checked address may answer
+            self._fetcher.requests_made += 1
+            return response
+        assert last_error is not None  # resolve_and_check never returns an empty list
+        raise last_error
+
+    async def aclose(self) -> None:
+        """The shared transport outlives this fetch: ``SafeFetcher.aclose`` closes it."""
 
 
 class SafeFetcher:
@@ -73,6 +143,8 @@ class SafeFetcher:
         resolver: Resolver | None = None,
         allowed_ports: Collection[int] = STANDARD_PORTS,
         ssl_context: ssl.SSLContext | None = None,
+        proxy: str | None = None,
+        ca_bundle: str | None = None,
     ) -> None:
         self.timeout_s = timeout_s
         self.max_bytes = max_bytes
@@ -80,12 +152,15 @@ class SafeFetcher:
         self.user_agent = user_agent
         self.policy = AddressPolicy(allowed_private_hosts, allowed_ports=allowed_ports)
         self._resolver = resolver
-        # No proxy, no cookie jar, no pool: nothing is read from the environment,
-        # nothing carries from one fetch to the next, and every connection is
-        # opened to a checked address and closed after its one response (a kept
-        # TLS connection verified for one host name could otherwise serve another).
-        self._ssl_context = ssl_context
-        self.requests_made = 0  # HTTP requests sent, redirects included
+        self._accept_encoding = ", ".join(supported_codings())
+        self._transport = httpx2.AsyncHTTPTransport(
+            verify=ssl_context or trust_context(ca_bundle),
+            trust_env=False,  # HTTPS_PROXY, SSL_CERT_FILE...: settings, not the environment
+            proxy=proxy or None,  # the guard still vets (and pins) every target behind it
+            # No kept connections (see the module docstring); no cap on open ones, as before.
+            limits=httpx2.Limits(max_connections=None, max_keepalive_connections=0),
+        )
+        self.requests_made = 0  # HTTP requests answered, redirects included
         self.bytes_read = 0  # raw (still compressed) body bytes received
 
     @classmethod
@@ -97,10 +172,12 @@ class SafeFetcher:
             allowed_private_hosts=settings.allowed_private_hosts,
             user_agent=settings.fetch_user_agent,
             resolver=resolver,
+            proxy=settings.fetch_proxy.get_secret_value() if settings.fetch_proxy else None,
+            ca_bundle=settings.fetch_ca_bundle,
         )
 
     async def aclose(self) -> None:
-        """Nothing to release: no connection outlives its fetch. Kept for callers."""
+        await self._transport.aclose()
 
     async def fetch(
         self,
@@ -110,145 +187,74 @@ class SafeFetcher:
         headers: Mapping[str, str] | None = None,
     ) -> FetchedPage:
         """GET ``url`` through the guard; raise a ``FetchError`` a person can read."""
+        # Vetted as typed, before httpx2 parses it: our parser decides what is refused.
+        target = self.policy.check_url(url)
         try:
             async with asyncio.timeout(self.timeout_s):
-                return await self._follow(url, accept, dict(headers or {}))
-        except TimeoutError:
+                page = await self._follow(target.url, target.host, accept, headers or {})
+        except (TimeoutError, httpx2.TimeoutException):
             raise FetchTimeout(
                 f"That page took longer than {self.timeout_s:g} s to load, so I gave up."
             ) from None
+        page.url = url
+        return page
 
     async def _follow(
-        self, url: str, accept: Collection[str], headers: dict[str, str]
+        self, url: str, host: str, accept: Collection[str], extra: Mapping[str, str]
     ) -> FetchedPage:
-        redirects: list[str] = []
-        current = url
-        while True:
-            target = self.policy.check_url(current)
-            addresses = await self.policy.resolve_and_check(target, self._resolver)
-            try:
-                page = await self._request(target, addresses, accept, headers)
-            except _Redirect as hop:
-                if len(redirects) >= self.max_redirects:
-                    raise TooManyRedirects(
-                        f"That link redirects more than {self.max_redirects} times; "
-                        "share the final URL instead."
-                    ) from None
-                nxt = urljoin(target.url, hop.location)
-                if _origin(nxt) != _origin(target.url):
-                    headers = {
-                        k: v for k, v in headers.items() if k.lower() not in _CREDENTIAL_HEADERS
-                    }
-                redirects.append(nxt)
-                current = nxt
-                continue
-            page.url = url
-            page.redirects = redirects
-            return page
+        transport = GuardedTransport(self._transport, self.policy, self._resolver, self)
+        async with httpx2.AsyncClient(
+            transport=transport,
+            trust_env=False,
+            follow_redirects=False,  # followed below, hop by hop
+            timeout=self.timeout_s,
+        ) as client:  # its cookie jar lives for this one fetch
+            request = client.build_request("GET", url, headers=self._headers(accept, extra))
+            redirects: list[str] = []
+            current = url  # as the guard normalised it; then each hop as httpx2 joined it
+            while True:
+                response = await _send(client, request, host)
+                try:
+                    if response.next_request is None:
+                        page = await self._read(response, accept)
+                        page.final_url = current
+                        page.redirects = redirects
+                        return page
+                    if len(redirects) >= self.max_redirects:
+                        raise TooManyRedirects(
+                            f"That link redirects more than {self.max_redirects} times; "
+                            "share the final URL instead."
+                        )
+                    request = response.next_request
+                    if request.url.origin != response.request.url.origin:
+                        for name in _CREDENTIAL_HEADERS:
+                            request.headers.pop(name, None)
+                    current = str(request.url)
+                    redirects.append(current)
+                    host = request.url.host
+                finally:
+                    await response.aclose()  # a redirect's body is never read
 
-    async def _request(
-        self,
-        target: Target,
-        addresses: list[IPAddress],
-        accept: Collection[str],
-        extra: Mapping[str, str],
-    ) -> FetchedPage:
-        """One hop: connect to the first checked address that answers."""
-        try:
-            request = h11.Request(
-                method="GET",
-                target=target.request_target,
-                headers=self._headers(target, accept, extra),
-            )
-        except (h11.LocalProtocolError, UnicodeError) as exc:
-            raise _connect_failed(target, exc) from None  # a header no server could be sent
-        last_error: Exception | None = None
-        for ip in addresses:
-            # Refused, unreachable, a failed TLS handshake, or (ValueError) a name the
-            # TLS layer cannot encode as a server name, such as one with an empty label.
-            try:
-                reader, writer = await self._connect(target, ip)
-            except (OSError, ValueError) as exc:
-                last_error = exc
-                continue  # the next checked address may answer
-            try:
-                return await self._exchange(target, request, reader, writer, accept)
-            except (OSError, h11.ProtocolError) as exc:
-                raise _connect_failed(target, exc) from None
-            finally:
-                # Close at once: no TLS close_notify for a hostile peer to stall on.
-                writer.transport.abort()
-        raise _connect_failed(target, last_error)
-
-    async def _connect(
-        self, target: Target, ip: IPAddress
-    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        """A connection to the checked address; TLS is verified against the host name."""
-        # An IP literal is connected to directly: asyncio resolves nothing here.
-        if target.scheme != "https":
-            return await asyncio.open_connection(ip.compressed, target.port, limit=_READ_BYTES)
-        target.host.encode("idna")  # ValueError now, not a logged failure inside the loop
-        if self._ssl_context is None:
-            # Same trust store as before (certifi, not the environment), built once.
-            self._ssl_context = ssl.create_default_context(cafile=certifi.where())
-        self._ssl_context.set_alpn_protocols(["http/1.1"])
-        return await asyncio.open_connection(
-            ip.compressed,
-            target.port,
-            ssl=self._ssl_context,
-            server_hostname=target.host,  # SNI and certificate name: the host, not the IP
-            limit=_READ_BYTES,
-        )
-
-    async def _exchange(
-        self,
-        target: Target,
-        request: h11.Request,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        accept: Collection[str],
-    ) -> FetchedPage:
-        conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=_MAX_HEAD_BYTES)
-        writer.write(conn.send(request) + conn.send(h11.EndOfMessage()))
-        response = await _next_event(conn, reader)
-        while isinstance(response, h11.InformationalResponse):  # 100 Continue, 103 Early Hints
-            response = await _next_event(conn, reader)
-        if not isinstance(response, h11.Response):
-            raise h11.RemoteProtocolError("no response")
-        self.requests_made += 1
-        return await self._read(target, response, conn, reader, accept)
-
-    def _headers(
-        self, target: Target, accept: Collection[str], extra: Mapping[str, str]
-    ) -> list[tuple[str, str]]:
+    def _headers(self, accept: Collection[str], extra: Mapping[str, str]) -> dict[str, str]:
         headers = {
-            "Host": target.host_header,
             "User-Agent": self.user_agent,
             "Accept": ARTICLE_ACCEPT if set(accept) == ARTICLE_TYPES else _accept_header(accept),
-            "Accept-Encoding": "gzip, deflate, br",
+            "Accept-Encoding": self._accept_encoding,
             "Connection": "close",
         }
         for name, value in extra.items():
             if name.lower() not in _RESERVED_HEADERS:
                 headers[name] = value
-        return list(headers.items())
+        return headers
 
-    async def _read(
-        self,
-        target: Target,
-        response: h11.Response,
-        conn: h11.Connection,
-        reader: asyncio.StreamReader,
-        accept: Collection[str],
-    ) -> FetchedPage:
+    async def _read(self, response: httpx2.Response, accept: Collection[str]) -> FetchedPage:
         status = response.status_code
-        headers = _decode_headers(response.headers)
-        if status in REDIRECT_STATUSES and headers.get("location"):
-            raise _Redirect(headers["location"])
+        headers = dict(response.headers.items())  # lower-case; repeats joined with ", "
         media_type, charset = _parse_content_type(headers.get("content-type", ""))
+        url = str(response.request.url)
         page = FetchedPage(
-            url=target.url,
-            final_url=target.url,
+            url=url,
+            final_url=url,
             status=status,
             content_type=media_type,
             charset=charset,
@@ -265,25 +271,24 @@ class SafeFetcher:
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > self.max_bytes:
             raise _too_large(self.max_bytes)
-        page.body = await self._read_body(conn, reader, headers.get("content-encoding", ""))
+        try:
+            page.body = await self._read_body(response, headers.get("content-encoding", ""))
+        except httpx2.TimeoutException:
+            raise  # the caller reports the deadline
+        except httpx2.TransportError as exc:
+            raise _transport_failed(response.request.url.host, exc) from None
         if sniff:
             page.content_type = _sniff(page.body)
             if page.content_type not in accept:
                 raise NotAnArticle(media_type or "no content type")
         return page
 
-    async def _read_body(
-        self, conn: h11.Connection, reader: asyncio.StreamReader, content_encoding: str
-    ) -> bytes:
+    async def _read_body(self, response: httpx2.Response, content_encoding: str) -> bytes:
         """The decoded body, refusing as soon as it (or the raw stream) passes the cap."""
         decoder = ContentDecoder(content_encoding)
         body = bytearray()
         raw = 0
-        while True:
-            event = await _next_event(conn, reader)
-            if not isinstance(event, h11.Data):
-                break  # EndOfMessage: h11 has checked the length or the last chunk
-            chunk = event.data
+        async for chunk in response.aiter_raw():
             raw += len(chunk)
             self.bytes_read += len(chunk)
             # Raw bytes are capped too: a stream of empty deflate blocks decodes to nothing.
@@ -298,6 +303,33 @@ class SafeFetcher:
             if len(body) > self.max_bytes:
                 raise _too_large(self.max_bytes)
         return bytes(body)
+
+
+def trust_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """Certificates trusted for fetching: a PEM bundle, the system store, or certifi's."""
+    if ca_bundle == SYSTEM_TRUST:
+        return ssl.create_default_context()
+    return ssl.create_default_context(cafile=ca_bundle or certifi.where())
+
+
+async def _send(client: httpx2.AsyncClient, request: httpx2.Request, host: str) -> httpx2.Response:
+    """One hop, its httpx2 errors turned into ``FetchError`` (guard errors pass as they are)."""
+    try:
+        return await client.send(request, stream=True)
+    except httpx2.TimeoutException:
+        raise  # the caller reports the deadline
+    except httpx2.ProxyError:
+        raise ConnectFailed(
+            f"I couldn't reach {host} through the configured proxy (FETCH_PROXY)."
+        ) from None
+    except (httpx2.InvalidURL, httpx2.UnsupportedProtocol):
+        raise InvalidURL(
+            "That link (or a page it redirects to) is not a valid web address."
+        ) from None
+    except httpx2.HTTPError as exc:
+        raise _transport_failed(host, exc) from None
+    except ValueError as exc:  # a name the TLS layer cannot encode, such as "a..b.test"
+        raise _transport_failed(host, exc) from None
 
 
 def _parse_content_type(value: str) -> tuple[str, str | None]:
@@ -326,46 +358,16 @@ def _accept_header(accept: Collection[str]) -> str:
     return ", ".join([*sorted(accept), "*/*;q=0.1"])
 
 
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme.lower(), parts.netloc.lower()
-
-
 def _too_large(cap: int) -> TooLarge:
     return TooLarge(f"That page is larger than {cap / 1_000_000:g} MB, which is my limit.")
 
 
-def _connect_failed(target: Target, exc: Exception | None) -> FetchError:
-    if isinstance(exc, ssl.SSLCertVerificationError) or "CERTIFICATE" in str(exc).upper():
+def _transport_failed(host: str, exc: Exception) -> FetchError:
+    if (
+        isinstance(exc.__context__, ssl.SSLCertVerificationError)
+        or "CERTIFICATE" in str(exc).upper()
+    ):
         return ConnectFailed(
-            f"I couldn't open a secure connection to {target.host}: its certificate is not valid."
+            f"I couldn't open a secure connection to {host}: its certificate is not valid."
         )
-    return ConnectFailed(f"I couldn't reach {target.host}. Check the link, or try again later.")
-
-
-async def _next_event(conn: h11.Connection, reader: asyncio.StreamReader) -> object:
-    """h11's next event, reading from the socket whenever it needs more bytes."""
-    while True:
-        event = conn.next_event()
-        if event is not h11.NEED_DATA:
-            return event
-        conn.receive_data(await reader.read(_READ_BYTES))  # b"" at EOF tells h11 it closed
-
-
-def _decode_headers(raw: Sequence[tuple[bytes, bytes]]) -> dict[str, str]:
-    """Lower-case names; a repeated header's values joined with ", " (as httpx did)."""
-    # One encoding for the whole block: ASCII, else UTF-8, else Latin-1 (never fails).
-    encoding = "iso-8859-1"
-    for candidate in ("ascii", "utf-8"):
-        try:
-            for name, value in raw:
-                name.decode(candidate), value.decode(candidate)
-        except UnicodeDecodeError:
-            continue
-        encoding = candidate
-        break
-    headers: dict[str, str] = {}
-    for name, value in raw:  # h11 has already lower-cased the names
-        key, text = name.decode(encoding), value.decode(encoding)
-        headers[key] = f"{headers[key]}, {text}" if key in headers else text
-    return headers
+    return ConnectFailed(f"I couldn't reach {host}. Check the link, or try again later.")

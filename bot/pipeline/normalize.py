@@ -59,6 +59,7 @@ def _apply(text: str, mapping: dict[str, str]) -> str:
         text = text.replace(char, mapping[char])
     return text
 
+
 _QUOTE_PREFIX = re.compile(r"(?m)^[ \t]*(?:>[ \t]?)+")
 # Any spelling of an ellipsis becomes "... ": no space before, one after.
 _SPACED_ELLIPSIS = re.compile(r" ?\.(?: ?\.){2,} ?")

@@ -1,8 +1,8 @@
 """Progress of one brief, step by step, for whoever is watching (the console's status line).
 
-The service calls ``report(step, url)`` as a link moves through the pipeline::
+The pipeline calls ``report(step, url)`` as a link moves through it::
 
-    fetching → reading → summarizing → checking quotes
+    fetching → reading → summarizing → checking (the quotes)
 
 A front end that wants to show it wraps its call in ``watching(callback)``; the
 callback is kept in a context variable, so it follows the request into the tasks
@@ -17,8 +17,8 @@ from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from typing import Literal
 
-Step = Literal["fetching", "reading", "summarizing", "checking quotes"]
-STEPS: tuple[Step, ...] = ("fetching", "reading", "summarizing", "checking quotes")
+Step = Literal["fetching", "reading", "summarizing", "checking"]
+STEPS: tuple[Step, ...] = ("fetching", "reading", "summarizing", "checking")
 Watcher = Callable[[str, Step], None]  # (url, step)
 
 _watcher: ContextVar[Watcher | None] = ContextVar("linkbrief_progress", default=None)

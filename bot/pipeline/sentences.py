@@ -1,10 +1,14 @@
-"""Rule-based sentence splitting and word helpers for article text.
+"""Sentence splitting and word helpers for article text.
 
-No downloaded models: a sentence ends at ``.``, ``!``, ``?`` or ``…`` (with any
-closing quotes, brackets and footnote markers such as ``[1]`` that follow),
-when the next word starts a sentence (capital, digit or opening quote) and the
-word before the full stop is not a known abbreviation or an initial. Every
-``Sentence`` keeps its offsets, so a caller can quote it verbatim.
+``split_sentences(text, language="")`` cuts prose into sentences with sentencex
+(Wikimedia's segmenter: abbreviations, initials and closing quotes in ~300
+languages, Latin, Cyrillic, Greek, CJK and Arabic scripts alike), then trims the
+whitespace around each piece. Every ``Sentence`` keeps its offsets, so a caller
+can quote it verbatim. A footnote marker such as ``[1]`` right after a full stop
+stays with the sentence it annotates.
+
+The rest are small word helpers (stop words, crude stemming) and TextRank for
+the extractive summarizer.
 """
 
 from __future__ import annotations
@@ -13,11 +17,10 @@ import math
 import re
 from dataclasses import dataclass
 
+from sentencex import get_sentence_boundaries
+
 FOOTNOTE_RE = re.compile(r"\[\d{1,3}\]")
-_BOUNDARY_RE = re.compile(r"[.!?…]+[\"'”’)\]]*(?:\[\d{1,3}\])*(?=\s|$)")
-_STARTS_SENTENCE_RE = re.compile(r"[A-Z0-9\"“‘'(\[À-Þ]")
-_WORD_BEFORE_RE = re.compile(r"([\w.]+)[.!?…]+[\"'”’)\]]*(?:\[\d{1,3}\])*$")
-_WORD_RE = re.compile(r"[A-Za-zÀ-ÿ0-9][A-Za-zÀ-ÿ0-9'’-]*")
+_WORD_RE = re.compile(r"[^\W_][\w'’-]*")
 
 
 def word_set(text: str) -> frozenset[str]:
@@ -58,19 +61,23 @@ class Sentence:
     end: int
 
 
-def split_sentences(text: str) -> list[Sentence]:
+def split_sentences(text: str, language: str = "") -> list[Sentence]:
     """Split prose into sentences; whitespace between them is not part of any."""
-    sentences: list[Sentence] = []
-    start = _skip_space(text, 0)
-    for match in _BOUNDARY_RE.finditer(text):
-        end = match.end()
-        if end <= start or not _ends_sentence(text, start, match):
-            continue
-        sentences.append(Sentence(text[start:end], start, end))
-        start = _skip_space(text, end)
-    tail = text[start:].rstrip()
-    if tail:
-        sentences.append(Sentence(tail, start, start + len(tail)))
+    # sentencex falls back to generic rules for a language it has none for.
+    code = language.split("-")[0].lower()
+    # Footnote markers read as spaces to the segmenter ("a huge step.”[1] Then" ends a
+    # sentence), and stay in the text, with the sentence they follow.
+    masked = FOOTNOTE_RE.sub(lambda m: " " * len(m.group()), text)
+    segments = get_sentence_boundaries(code or "en", masked)
+    sentences = []
+    for segment in segments:
+        start, end = segment["start_index"], segment["end_index"]
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end > start:
+            sentences.append(Sentence(text[start:end], start, end))
     return sentences
 
 
@@ -102,30 +109,6 @@ def content_terms(text: str) -> list[str]:
 
 def has_letters(text: str) -> bool:
     return any(c.isalpha() for c in text)
-
-
-def _ends_sentence(text: str, start: int, match: re.Match[str]) -> bool:
-    nxt = _skip_space(text, match.end())
-    if nxt < len(text) and not _STARTS_SENTENCE_RE.match(text, nxt):
-        return False  # "e.g. something", "U.S. officials": next word in lower case
-    if match.group(0)[0] != ".":
-        return True
-    # Look only at the last few characters: abbreviations are short, and scanning from
-    # the sentence start would make long paragraphs quadratic.
-    before = _WORD_BEFORE_RE.search(text, max(start, match.start() - 24), match.end())
-    if before is None:
-        return True
-    word = before.group(1).lower().rstrip(".")
-    # A single letter is an initial ("J. Smith"); a dotted word is an abbreviation.
-    if len(word) == 1 and word.isalpha():
-        return False
-    return word not in ABBREVIATIONS
-
-
-def _skip_space(text: str, index: int) -> int:
-    while index < len(text) and text[index].isspace():
-        index += 1
-    return index
 
 
 def _stem(word: str) -> str:

@@ -14,10 +14,12 @@ order, and returns them all as ``Claim`` objects (``verified`` + ``reason``):
    may not add or change a number, add a word that is not a spelling variant
    of one in the passage, or drop a negation. Shorter quotes count only when
    exact. A quote that only exists across a paragraph break is refused;
-3. the speaker must be named where the quote stands: in that paragraph, or in
-   the line introducing the quoted block the paragraph belongs to. "The
-   author" (and the article's own author or site name) is accepted for text
-   outside quoted blocks only.
+3. the speaker must be the one the text gives those words
+   (``speaker_check.ArticleSpeakers``, on the attribution model): the person a
+   quote is attributed to ("said by Hillary Clinton, not Donald Trump" when
+   another is claimed), and "the author" only for words attributed to no one.
+   Words attributed to no one may be credited to someone named in that
+   paragraph, or in the line introducing its quoted block.
 
 Fuzzy matching runs only on paragraphs that share most of the quote's words,
 so a typical article costs a few milliseconds per brief.
@@ -34,9 +36,10 @@ from urllib.parse import urlsplit
 
 from rapidfuzz import fuzz
 
-from bot.pipeline.attribution import Block, is_named_in, split_blocks
+from bot.pipeline.attribution import Block, split_blocks
 from bot.pipeline.models import Article, Claim, Draft
 from bot.pipeline.normalize import normalize_for_match
+from bot.pipeline.speaker_check import AUTHOR_ALIASES, REASON_SPEAKER, ArticleSpeakers
 
 MIN_FUZZY_WORDS = 4
 
@@ -46,11 +49,7 @@ REASON_NO_SPEAKER = "no speaker given"
 REASON_TOO_SHORT = "quote too short"
 REASON_NOT_FOUND = "quote not found"
 REASON_SPANS = "quote spans more than one paragraph"
-REASON_SPEAKER = "speaker not named there"
-
-AUTHOR_ALIASES = frozenset(
-    {"the author", "author", "the writer", "the blogger", "the columnist", "the editor"}
-)
+__all__ = ["AUTHOR_ALIASES", "REASON_SPEAKER", "clean_summary", "verify_draft"]
 
 _FOOTNOTE = re.compile(r"\[\d{1,3}\]")
 _EDGE = " \"'.,;:!?-…()"
@@ -67,10 +66,11 @@ _MAX_FUZZY_CANDIDATES = 3
 class _Para:
     """One article paragraph, pre-normalised once per verification."""
 
-    __slots__ = ("block", "norm", "words")
+    __slots__ = ("block", "index", "norm", "words")
 
-    def __init__(self, block: Block) -> None:
+    def __init__(self, block: Block, index: int) -> None:
         self.block = block
+        self.index = index
         self.norm = _norm(block.text)
         self.words = set(_WORD.findall(self.norm))
 
@@ -87,22 +87,32 @@ def _quote_parts(quote: str) -> list[str]:
 
 def verify_draft(article: Article, draft: Draft, *, fuzzy_threshold: float = 90.0) -> list[Claim]:
     """Every claim of ``draft``, in order, with ``verified`` and ``reason`` set."""
-    paras = [_Para(b) for b in split_blocks(article.text)]
+    blocks = split_blocks(article.text)
+    paras = [_Para(b, i) for i, b in enumerate(blocks)]
     full = " ".join(p.norm for p in paras)
+    speakers = ArticleSpeakers(article, blocks) if draft.claims else None
     return [
-        _verify_one(article, paras, full, dc.model_dump(), fuzzy_threshold) for dc in draft.claims
+        _verify_one(speakers, paras, full, dc.model_dump(), fuzzy_threshold) for dc in draft.claims
     ]
 
 
 def _verify_one(
-    article: Article, paras: list[_Para], full: str, fields: dict[str, str], threshold: float
+    speakers: ArticleSpeakers | None,
+    paras: list[_Para],
+    full: str,
+    fields: dict[str, str],
+    threshold: float,
 ) -> Claim:
-    reason = _check(article, paras, full, fields, threshold)
+    reason = _check(speakers, paras, full, fields, threshold)
     return Claim(**fields, verified=not reason, reason=reason)
 
 
 def _check(
-    article: Article, paras: list[_Para], full: str, fields: dict[str, str], threshold: float
+    speakers: ArticleSpeakers | None,
+    paras: list[_Para],
+    full: str,
+    fields: dict[str, str],
+    threshold: float,
 ) -> str:
     if not fields["claim"].strip():
         return REASON_EMPTY_CLAIM
@@ -123,9 +133,12 @@ def _check(
         if _exact_in(parts, full):
             return REASON_SPANS
         return REASON_NOT_FOUND
-    if any(_speaker_named(speaker, p.block, article) for p in hits):
+    assert speakers is not None
+    reasons = [speakers.check(speaker, p.index, parts) for p in hits]
+    if "" in reasons:
         return ""
-    return REASON_SPEAKER
+    # a reason that names who did say it beats the generic one
+    return next((r for r in reasons if r != REASON_SPEAKER), REASON_SPEAKER)
 
 
 def _exact_in(parts: list[str], text: str) -> bool:
@@ -214,21 +227,6 @@ def _harmless_difference(quote: str, passage: str) -> bool:
             return False
     quote_set = set(quote_words)
     return not any(_is_negation(w) and w not in quote_set for w in passage_words)
-
-
-# --- speakers ---------------------------------------------------------------
-
-
-def _speaker_named(speaker: str, block: Block, article: Article) -> bool:
-    folded = normalize_for_match(speaker)
-    if folded in AUTHOR_ALIASES:
-        return not block.quoted
-    own_names = {normalize_for_match(n) for n in (article.author, article.site) if n.strip()}
-    if folded in own_names and not block.quoted:
-        return True
-    if is_named_in(speaker, block.text):
-        return True
-    return bool(block.quoted and block.introducer and is_named_in(speaker, block.introducer))
 
 
 # --- summary links ----------------------------------------------------------

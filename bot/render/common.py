@@ -160,6 +160,7 @@ class BriefView:
     summary: str
     claims: list[ClaimView]
     withheld: int  # claims whose quote or speaker did not check out
+    withheld_reasons: list[str]  # why, in words ("said by X, not Y"), distinct, defanged
     reduced_by_pct: int
     article_words: int
     mode_label: str
@@ -196,7 +197,10 @@ class BriefView:
         if self.withheld <= 0:
             return ""
         noun = "claim" if self.withheld == 1 else "claims"
-        return f"{self.withheld} {noun} could not be checked against the article"
+        note = f"{self.withheld} {noun} could not be checked against the article"
+        if self.withheld_reasons:
+            note += f" ({'; '.join(self.withheld_reasons)})"
+        return note
 
 
 # Characters that would end or break a link in Slack, Discord or Markdown
@@ -210,6 +214,22 @@ def safe_url(url: str) -> str:
     if not re.fullmatch(r"https?://[^\s/?#]+[^\s]*", url, re.IGNORECASE):
         return ""
     return "".join(_URL_UNSAFE.get(c, c) for c in url)
+
+
+MAX_WITHHELD_REASONS = 3
+WITHHELD_REASON_LIMIT = 120
+
+
+def _withheld_reasons(brief: Brief) -> list[str]:
+    """Why claims were withheld, so a reader sees "said by X, not Y" in the channel.
+
+    A reason can quote the model's speaker, so it is made inert like any model text."""
+    reasons: list[str] = []
+    for claim in brief.claims:
+        reason = trim(defang(claim.reason, single_line=True), WITHHELD_REASON_LIMIT)
+        if not claim.verified and reason and reason not in reasons:
+            reasons.append(reason)
+    return reasons[:MAX_WITHHELD_REASONS]
 
 
 def brief_view(brief: Brief) -> BriefView:
@@ -235,6 +255,7 @@ def brief_view(brief: Brief) -> BriefView:
         summary=defang(brief.summary),
         claims=claims,
         withheld=brief.unverified_count,
+        withheld_reasons=_withheld_reasons(brief),
         reduced_by_pct=brief.stats.reduced_by_pct,
         article_words=brief.stats.article_words,
         mode_label=MODE_LABELS.get(brief.mode, brief.mode),

@@ -61,7 +61,7 @@ def render_markdown(brief: Brief) -> str:
             lines += _claim_lines(claim)
     notes = []
     if view.withheld_note():
-        notes.append(view.withheld_note() + ".")
+        notes.append(escape(view.withheld_note()) + ".")
     hidden = len(view.claims) - len(shown)
     if hidden > 0:
         notes.append(f"{hidden} more checked {'claim' if hidden == 1 else 'claims'} not shown.")

@@ -18,11 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from bot.store.batch import Batcher
 from bot.store.store import DEFAULT_CLAIM_TTL_S, Store
 
 log = logging.getLogger(__name__)
@@ -41,25 +38,15 @@ def progress_key(link_key: str) -> str:
 class Leases:
     """The leases this process holds, their heartbeat, and waiting for someone else's."""
 
-    def __init__(
-        self,
-        store: Store,
-        lease_s: float = LEASE_S,
-        *,
-        write_turn: Callable[[], AbstractAsyncContextManager[None]] | None = None,
-    ) -> None:
+    def __init__(self, store: Store, lease_s: float = LEASE_S) -> None:
         self.store = store
         self.lease_s = lease_s
-        # ``write_turn``: the caller's queue for store writes, taken once per batch of claims.
-        self._write_turn = write_turn or contextlib.nullcontext
-        # Claims arriving together (a burst of links) share one transaction.
-        self._claims: Batcher[str, bool] = Batcher(self._claim_batch)
         self._held: dict[str, asyncio.Event] = {}  # set when this process lets go
         self._heartbeat: asyncio.Task[None] | None = None
 
     async def try_acquire(self, key: str) -> bool:
         """Take the lease on ``key`` if it is free (or lapsed); no waiting."""
-        if await self._claims.submit(key):
+        if await self.store.claim_once(key, ttl_s=self.lease_s):
             self._hold(key)
             return True
         return False
@@ -67,10 +54,6 @@ class Leases:
     def adopt(self, key: str) -> None:
         """A lease this process claimed elsewhere (with the accept write): hold and renew it."""
         self._hold(key)
-
-    async def _claim_batch(self, keys: list[str]) -> list[bool]:
-        async with self._write_turn():
-            return await self.store.claim_many([(key, self.lease_s) for key in keys])
 
     async def acquire(self, key: str) -> tuple[bool, bool]:
         """Wait until the work for ``key`` is ours or done elsewhere.

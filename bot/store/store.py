@@ -38,6 +38,7 @@ from bot.store.tables import (
     PendingRow,
     digest,
 )
+from bot.timeutil import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class ChannelSettings:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return utc_now()  # the one clock (bot.timeutil)
 
 
 def _ago(seconds: float) -> datetime:
@@ -168,14 +169,6 @@ class Store:
         task or process see exactly one True. An expired claim may be taken over.
         """
         return await self._run.write(lambda conn: _claim(conn, key, ttl_s))
-
-    @retrying
-    async def claim_many(self, claims: list[tuple[str, float]]) -> list[bool]:
-        """``claim_once`` for each ``(key, ttl_s)``, in one transaction; answers in order.
-
-        A key twice in the list is won at most once (the second sees the first's row).
-        """
-        return await self._run.write(lambda conn: [_claim(conn, k, ttl) for k, ttl in claims])
 
     @retrying
     async def release(self, key: str) -> None:

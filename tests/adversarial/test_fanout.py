@@ -32,7 +32,9 @@ async def test_one_link_from_100_people_in_10_channels_is_fetched_and_summarized
         assert stack.articles.hits[PAGE] == 1
         assert len(stack.chat.requests) == 1
         assert stack.app is not None
-        assert stack.app.service.fetches == 1 and stack.app.service.summaries == 1
+        metrics = stack.app.metrics  # the pipeline's observer counts what it did
+        assert metrics.value("linkbrief_fetch_latency_seconds_count") == 1
+        assert metrics.value("linkbrief_model_calls_total", {"outcome": "ok"}) == 1
         posts = stack.api.calls_to("chat.postMessage")
         updates = stack.api.calls_to("chat.update")
         assert len(posts) == PEOPLE and len(updates) == PEOPLE

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete
 
-from bot.adapters.slack.briefing import message_key
+from bot.adapters.slack.surface import message_key
 from bot.store import Store
 from bot.store.leases import progress_key
 from bot.store.tables import PendingRow, digest

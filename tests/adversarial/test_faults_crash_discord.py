@@ -22,8 +22,6 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.discord import LinkbriefBot
-from bot.adapters.discord.recovery import PENDING_PREFIX
 from bot.store import Store
 from tests.discord_helpers import DiscordStack, wait_until
 from tests.fault_support import (
@@ -34,14 +32,14 @@ from tests.fault_support import (
 )
 from tests.servers.chat_server import Hang
 
+PENDING_PREFIX = "discord:message:"
 PLACEHOLDER_POST = r"/channels/\d+/messages"
 
 
 @pytest.fixture
-async def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[DiscordStack]:
+async def stack(tmp_path: Path) -> AsyncIterator[DiscordStack]:
     # The restarted process takes a dead worker's links over after a short lease.
-    monkeypatch.setattr(LinkbriefBot, "lease_s", SHORT_LEASE_S)
-    async with DiscordStack(tmp_path, llm=True) as running:
+    async with DiscordStack(tmp_path, llm=True, lease_s=SHORT_LEASE_S) as running:
         yield running
 
 
@@ -147,9 +145,10 @@ async def test_killed_after_the_thread_before_the_placeholder_posts_once_in_that
     try:
         saved = await store.get_pending(key)
         assert saved is not None and not saved[1]
-        assert saved[0]["thread_id"] == int(mid)  # saved before the placeholder was asked for
+        place = saved[0]["place"]
+        assert place["thread_id"] == int(mid)  # saved before the placeholder was asked for
         if not thread_recorded:  # as if killed between the thread's answer and saving it
-            await store.put_pending(key, saved[0] | {"thread_id": None})
+            await store.put_pending(key, saved[0] | {"place": place | {"thread_id": None}})
     finally:
         await store.close()
 

@@ -219,7 +219,8 @@ TRUE_QUOTE = (
 
 def overlong_model(body: dict[str, Any]) -> Reply:
     """Every field far past every platform limit; the quote is real, so the claims verify."""
-    claim = {"claim": "Claim text " * 400, "speaker": "the author",
+    # the page credits these words to the department, so that is the speaker that verifies
+    claim = {"claim": "Claim text " * 400, "speaker": "the city's transportation department",
              "source": "Harbor Daily " * 80, "quote": TRUE_QUOTE, "kind": "fact"}  # fmt: skip
     return Reply(
         {

@@ -15,9 +15,10 @@ From sync code (the CLI runs as a subprocess)::
 
 Endpoints: ``/pages/<name>`` (files in tests/fixtures/pages), ``/article``,
 ``/redirect/<n>``, ``/redirect-to?url=…&status=…``, ``/drip``, ``/gzip-bomb``,
-``/brotli-bomb``, ``/endless``, ``/lying-length``, ``/json``, ``/image.png``,
+``/brotli-bomb``, ``/zstd-bomb``, ``/endless``, ``/lying-length``, ``/json``, ``/image.png``,
 ``/status/<code>``, ``/etag/<name>``, ``/no-type[?kind=html|pdf|binary]``,
-``/compressed?encoding=gzip|deflate|raw-deflate|br[,…]`` (``ARTICLE_HTML``, encoded).
+``/compressed?encoding=gzip|deflate|raw-deflate|br|zstd[,…]`` (``ARTICLE_HTML``, encoded),
+``/cookie-gate`` (redirects to itself, setting a cookie, until the cookie comes back).
 Every request, to any path, is logged in ``hits`` and ``requests``.
 """
 
@@ -40,6 +41,7 @@ from typing import Any
 
 import brotli
 from aiohttp import web
+from backports import zstd
 
 from tests.servers.loopback import LoopbackServer
 
@@ -99,6 +101,16 @@ def gzip_bomb() -> bytes:
     header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
     trailer = struct.pack("<II", crc, BOMB_SIZE & 0xFFFFFFFF)
     return header + segment * (BOMB_SIZE // len(block)) + end + trailer
+
+
+@functools.cache
+def zstd_bomb() -> bytes:
+    """About 40 KB of zstd that expands to 1 GiB of zeros (one frame, built in blocks)."""
+    block = bytes(1 << 20)
+    comp = zstd.ZstdCompressor()
+    parts = [comp.compress(block) for _ in range(BOMB_SIZE // len(block))]
+    parts.append(comp.flush())
+    return b"".join(parts)
 
 
 @functools.cache
@@ -168,6 +180,7 @@ class ArticleServer(LoopbackServer):
             web.get("/drip", self._drip),
             web.get("/gzip-bomb", self._gzip_bomb),
             web.get("/brotli-bomb", self._brotli_bomb),
+            web.get("/zstd-bomb", self._zstd_bomb),
             web.get("/endless", self._endless),
             web.get("/lying-length", self._lying_length),
             web.get("/json", self._json),
@@ -176,6 +189,7 @@ class ArticleServer(LoopbackServer):
             web.get("/etag/{name}", self._etag),
             web.get("/no-type", self._no_type),
             web.get("/compressed", self._compressed),
+            web.get("/cookie-gate", self._cookie_gate),
         ]
 
     # --- handlers -------------------------------------------------------------
@@ -225,6 +239,12 @@ class ArticleServer(LoopbackServer):
         body = await asyncio.get_running_loop().run_in_executor(None, brotli_bomb)
         return web.Response(
             body=body, headers={"Content-Type": "text/html", "Content-Encoding": "br"}
+        )
+
+    async def _zstd_bomb(self, request: web.Request) -> web.Response:
+        body = await asyncio.get_running_loop().run_in_executor(None, zstd_bomb)
+        return web.Response(
+            body=body, headers={"Content-Type": "text/html", "Content-Encoding": "zstd"}
         )
 
     async def _endless(self, request: web.Request) -> web.StreamResponse:
@@ -296,6 +316,14 @@ class ArticleServer(LoopbackServer):
             headers={"Content-Type": "text/html; charset=utf-8", "Content-Encoding": header},
         )
 
+    async def _cookie_gate(self, request: web.Request) -> web.Response:
+        # Like a consent or session wall: no cookie, no page, only a redirect to itself.
+        if request.cookies.get("gate") == "open":
+            return _html(ARTICLE_HTML)
+        response = web.Response(status=302, headers={"Location": "/cookie-gate"})
+        response.set_cookie("gate", "open", path="/")
+        return response
+
 
 def _raw_deflate(data: bytes) -> bytes:
     comp = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
@@ -307,6 +335,7 @@ _COMPRESSORS = {
     "deflate": zlib.compress,
     "raw-deflate": _raw_deflate,
     "br": brotli.compress,
+    "zstd": zstd.compress,
     "identity": lambda data: data,
 }
 

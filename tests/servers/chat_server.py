@@ -38,7 +38,7 @@ Behaviours (all in this module):
 response_format). Rejections happen before the script is consulted, so a
 rejected request does not use up a scripted behaviour.
 
-Observations: ``requests`` (``RecordedRequest(path, headers, body)``),
+Observations: ``requests`` (``RecordedRequest(path, headers, body, query)``),
 ``max_concurrent`` (peak simultaneous requests), ``answered`` (responses sent).
 """
 
@@ -106,6 +106,7 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]
     body: dict[str, Any] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -168,6 +169,8 @@ class ChatServer(LoopbackServer):
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._handle)
         app.router.add_post("/chat/completions", self._handle)
+        # Azure OpenAI's classic deployment route (?api-version=...).
+        app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._handle)
         return app
 
     async def before_close(self) -> None:
@@ -180,7 +183,9 @@ class ChatServer(LoopbackServer):
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
             return _error(400, "request body is not JSON", "invalid_request_error")
-        self.requests.append(RecordedRequest(request.path, dict(request.headers), body))
+        self.requests.append(
+            RecordedRequest(request.path, dict(request.headers), body, dict(request.query))
+        )
         rejection = self._reject_format(body)
         if rejection is not None:
             return rejection

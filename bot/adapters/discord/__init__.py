@@ -1,9 +1,10 @@
-"""The Discord front end (discord.py): ``run_discord`` for ``linkbrief run``,
+"""The Discord front end (discord.py): ``DiscordFrontEnd`` for ``linkbrief run``,
 ``sync_commands`` for ``linkbrief discord sync``.
 
 Layout: ``endpoints`` (where discord.py keeps Discord's addresses), ``bot`` (the
-``commands.Bot``), ``briefing`` (the shared thread/reply/placeholder flow),
-``cogs/links`` (messages with links), ``cogs/commands`` (slash commands).
+``commands.Bot``), ``surface`` (where and how link jobs post), ``posting`` (the
+posting rules), ``cogs/links`` (messages and edits with links), ``cogs/commands``
+(slash commands).
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ import aiohttp
 import discord
 
 from bot.adapters.discord.bot import LinkbriefBot
-from bot.adapters.discord.briefing import PLATFORM
 from bot.adapters.discord.digest_poster import DiscordDigestPoster
 from bot.adapters.discord.endpoints import configure_endpoints
+from bot.adapters.discord.surface import PLATFORM
 from bot.app import App
-from bot.digest.scheduler import DigestPoster
 from bot.errors import ConfigError
 from bot.preflight import unreachable
 
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 discord.VoiceClient.warn_nacl = False
 discord.VoiceClient.warn_dave = False
 
-__all__ = ["LinkbriefBot", "configure_endpoints", "run_discord", "sync_commands"]
+__all__ = ["DiscordFrontEnd", "LinkbriefBot", "configure_endpoints", "sync_commands"]
 
 
 def discord_host() -> str:
@@ -43,31 +43,35 @@ def _token(app: App) -> str:
     return app.settings.discord_token.get_secret_value()
 
 
-async def run_discord(app: App, posters: dict[str, DigestPoster] | None = None) -> None:
-    """Run the bot until cancelled; closes the gateway and HTTP session on the way out.
+class DiscordFrontEnd:
+    """The bot, run until cancelled; its digest poster for the scheduler."""
 
-    ``posters`` (the digest scheduler's) gets this bot's digest poster.
-    """
-    configure_endpoints(app.settings)
-    bot = LinkbriefBot(app)
-    if posters is not None:
-        posters[PLATFORM] = DiscordDigestPoster(bot)
-    try:
-        async with bot:
-            await bot.start(_token(app))
-    except discord.LoginFailure:
-        raise ConfigError(
-            "Discord rejected DISCORD_TOKEN. Copy the bot token again from the "
-            "Developer Portal (Bot → Reset Token)."
-        ) from None
-    except discord.PrivilegedIntentsRequired:
-        raise ConfigError(
-            "Discord refused the Message Content intent. Enable it in the Developer "
-            "Portal: Bot → Privileged Gateway Intents → Message Content Intent."
-        ) from None
-    except (aiohttp.ClientConnectionError, OSError) as exc:
-        # Only login lands here: once connected, discord.py reconnects by itself.
-        raise unreachable("Discord", discord_host(), exc, "DISCORD_API_BASE_URL") from None
+    platform = PLATFORM
+
+    def __init__(self, app: App, bot: LinkbriefBot) -> None:
+        self.app = app
+        self.bot = bot
+        self.delivery = bot.delivery
+        self.poster = DiscordDigestPoster(bot)
+
+    async def run(self) -> None:
+        """Run until cancelled; closes the gateway and HTTP session on the way out."""
+        try:
+            async with self.bot:
+                await self.bot.start(_token(self.app))
+        except discord.LoginFailure:
+            raise ConfigError(
+                "Discord rejected DISCORD_TOKEN. Copy the bot token again from the "
+                "Developer Portal (Bot → Reset Token)."
+            ) from None
+        except discord.PrivilegedIntentsRequired:
+            raise ConfigError(
+                "Discord refused the Message Content intent. Enable it in the Developer "
+                "Portal: Bot → Privileged Gateway Intents → Message Content Intent."
+            ) from None
+        except (aiohttp.ClientConnectionError, OSError) as exc:
+            # Only login lands here: once connected, discord.py reconnects by itself.
+            raise unreachable("Discord", discord_host(), exc, "DISCORD_API_BASE_URL") from None
 
 
 async def sync_commands(app: App) -> int:

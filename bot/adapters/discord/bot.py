@@ -1,21 +1,24 @@
 """The discord.py ``commands.Bot`` for linkbrief: intents, mentions policy, cogs.
 
-Everything long-lived is created in ``setup_hook`` (which discord.py runs once,
-after login and before the gateway connects), never in ``on_ready``: READY
-fires again after every fresh session, and events may arrive before it. The
-work a previous process accepted but did not finish is resumed from there too,
-in the background (REST works before the gateway is up; the gateway is not kept
-waiting for briefs).
+The cogs are added in ``setup_hook`` (which discord.py runs once, after login
+and before the gateway connects), never in ``on_ready``: READY fires again
+after every fresh session, and events may arrive before it. The work a
+previous process accepted but did not finish is resumed from there too, in
+the background (REST works before the gateway is up).
+
+A new trigger is a listener in a cog (``cogs/``), added in ``setup_hook``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import discord
 from discord.ext import commands
 
-from bot.adapters.discord.briefing import Briefer
+from bot.adapters.discord.surface import DiscordSurface
 from bot.app import App
-from bot.store.leases import LEASE_S
+from bot.delivery import Delivery
 
 
 def bot_intents() -> discord.Intents:
@@ -30,12 +33,12 @@ def bot_intents() -> discord.Intents:
 
 
 class LinkbriefBot(commands.Bot):
-    """One per process; the cogs reach the shared ``briefer`` through it."""
+    """One per process. ``deliver`` builds the delivery core on this bot's surface
+    (the surface needs the client, the client's cogs need the delivery)."""
 
-    # How long a killed process's links stay leased before another takes them over.
-    lease_s: float = LEASE_S
-
-    def __init__(self, app: App) -> None:
+    def __init__(
+        self, app: App, deliver: Callable[[DiscordSurface], Delivery] | None = None
+    ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,  # unused: slash commands only
             help_command=None,
@@ -45,21 +48,20 @@ class LinkbriefBot(commands.Bot):
             chunk_guilds_at_startup=False,
         )
         self.app = app
-        self.briefer: Briefer | None = None
+        self.surface = DiscordSurface(self)
+        self.delivery = (deliver or app.delivery)(self.surface)
 
     async def setup_hook(self) -> None:
         from bot.adapters.discord.cogs.commands import CommandsCog
         from bot.adapters.discord.cogs.links import LinksCog
 
-        self.briefer = Briefer(self.app, self, lease_s=self.lease_s)
-        await self.add_cog(LinksCog(self, self.briefer))
-        await self.add_cog(CommandsCog(self, self.briefer))
-        self.briefer.background.spawn(self.briefer.resume_pending(), name="discord-resume")
+        await self.add_cog(LinksCog(self.app, self.delivery, self.surface))
+        await self.add_cog(CommandsCog(self.app, self.delivery))
+        self.delivery.spawn(self.delivery.resume_pending(), name="discord-resume")
 
     async def close(self) -> None:
-        # Resumed briefs stop first, while HTTP still works; they stay pending.
-        if self.briefer is not None:
-            await self.briefer.aclose()
+        # Running briefs stop first, while HTTP still works; what is left stays pending.
+        await self.delivery.aclose()
         await super().close()
 
     async def on_message(self, message: discord.Message, /) -> None:

@@ -12,7 +12,7 @@ import hashlib
 
 import discord
 
-from bot.adapters.discord.briefing import send_kwargs
+from bot.adapters.discord.posting import send_kwargs
 from bot.digest.models import Digest
 from bot.digest.render import render_digest
 from bot.errors import LinkbriefError
@@ -35,7 +35,5 @@ class DiscordDigestPoster:
             raise LinkbriefError(f"Discord channel {channel_id} cannot receive messages.")
         # A nonce is at most 25 characters: a digest of the key fits.
         nonce = hashlib.sha256(digest.key.encode()).hexdigest()[:25]
-        message = await channel.send(
-            **send_kwargs(render_digest(digest).discord), nonce=nonce
-        )
+        message = await channel.send(**send_kwargs(render_digest(digest).discord), nonce=nonce)
         return str(message.id)

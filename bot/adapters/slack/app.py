@@ -18,8 +18,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.slack.briefing import Briefer
 from bot.adapters.slack.listeners import commands, messages, reactions
+from bot.adapters.slack.parts import SlackParts
 from bot.config import Settings
 
 RATE_LIMIT_RETRIES = 3
@@ -46,20 +46,23 @@ def build_web_client(settings: Settings, session: aiohttp.ClientSession) -> Asyn
     )
 
 
-def build_bolt_app(settings: Settings, client: AsyncWebClient, briefer: Briefer) -> AsyncApp:
-    """The bolt app with every listener registered; signatures are checked in HTTP mode."""
+def build_bolt_app(settings: Settings, parts: SlackParts) -> AsyncApp:
+    """The bolt app with every listener registered; signatures are checked in HTTP mode.
+
+    A new trigger is a module under ``listeners`` with ``register(bolt_app, parts)``,
+    added to the list below.
+    """
     http_mode = settings.slack_mode == "http"
     secret = settings.slack_signing_secret
     bolt_app = AsyncApp(
         name="linkbrief",
-        client=client,
+        client=parts.client,
         signing_secret=secret.get_secret_value() if secret else "",
         # Socket Mode requests arrive over an authenticated WebSocket, not signed HTTP.
         request_verification_enabled=http_mode,
         process_before_response=False,
         logger=logging.getLogger("bot.adapters.slack.bolt"),
     )
-    messages.register(bolt_app, briefer)
-    reactions.register(bolt_app, briefer)
-    commands.register(bolt_app, briefer)
+    for listeners in (messages, reactions, commands):
+        listeners.register(bolt_app, parts)
     return bolt_app

@@ -12,7 +12,7 @@ import logging
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.slack.briefing import NO_UNFURL
+from bot.adapters.slack.surface import NO_UNFURL
 from bot.digest.models import Digest
 from bot.digest.render import render_digest
 

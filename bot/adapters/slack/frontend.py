@@ -1,25 +1,28 @@
 """The running Slack front end: HTTP mode (an aiohttp server we own) or Socket Mode.
 
 HTTP mode serves ``POST /slack/events`` from an ``aiohttp.web.Application`` that
-callers may extend (``/healthz``, ``/metrics``) before ``start()``. Socket Mode
-uses bolt's aiohttp ``AsyncSocketModeHandler`` with our Web API client, so even
-``apps.connections.open`` goes to ``SLACK_API_BASE_URL``.
+also answers ``/healthz`` and ``/metrics``. Socket Mode uses bolt's aiohttp
+``AsyncSocketModeHandler`` with our Web API client, so even
+``apps.connections.open`` goes to ``SLACK_API_BASE_URL``. Everything it runs
+is built by the composition root (``bot.app.build_slack``) and handed in.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
-import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
-from bot.adapters.slack.app import build_bolt_app, build_web_client
-from bot.adapters.slack.briefing import Briefer
-from bot.app import App
+from bot.adapters.slack.digest_poster import SlackDigestPoster
+from bot.adapters.slack.parts import SlackParts
+from bot.adapters.slack.surface import PLATFORM
 from bot.ops.http import add_ops_routes
+from bot.preflight import check_slack
 
 log = logging.getLogger(__name__)
 
@@ -40,20 +43,31 @@ def build_http_app(bolt_app: AsyncApp) -> web.Application:
 
 
 class SlackFrontEnd:
-    """Owns the bolt app, the Web API session, the server or socket, and background jobs."""
+    """Runs the bolt app over HTTP or Socket Mode; resumes pending work first."""
 
-    def __init__(self, app: App, *, http_host: str = "0.0.0.0", http_port: int | None = None):
-        self.app = app
-        self.settings = app.settings
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        parts: SlackParts,
+        bolt_app: AsyncApp,
+        *,
+        close_session: Callable[[], Awaitable[None]],
+        http_host: str = "0.0.0.0",
+        http_port: int | None = None,
+    ) -> None:
+        self.parts = parts
+        self.settings = parts.app.settings
+        self.client = parts.client
+        self.delivery = parts.delivery
+        self.bolt_app = bolt_app
+        self.poster = SlackDigestPoster(parts.client)
         self.http_host = http_host
         self.http_port = self.settings.slack_http_port if http_port is None else http_port
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
-        self.client = build_web_client(self.settings, self._session)
-        self.briefer = Briefer(app, self.client)
-        self.bolt_app = build_bolt_app(self.settings, self.client, self.briefer)
-        self.http_app = build_http_app(self.bolt_app)
+        self.http_app = build_http_app(bolt_app)
         # One port for Slack's events and the operators' /healthz and /metrics.
-        add_ops_routes(self.http_app, app.metrics, app.health)
+        add_ops_routes(self.http_app, parts.app.metrics, parts.app.health)
+        self._close_session = close_session
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
 
@@ -70,12 +84,20 @@ class SlackFrontEnd:
             return int(address[1])
         raise RuntimeError("the HTTP server has no address")
 
+    async def run(self) -> None:
+        """Run until cancelled, then shut down cleanly."""
+        try:
+            # A refused token or an unreachable Slack is one line at start (exit 3).
+            await check_slack(self.client, self.settings.slack_api_base_url)
+            await self.start()
+            await asyncio.Event().wait()
+        finally:
+            # Shielded: a second cancellation must not leave sockets and tasks behind.
+            await asyncio.shield(self.stop())
+
     async def start(self) -> None:
-        self.briefer.pacer.start()
         # Work a previous process accepted but never did comes first, before new events.
-        resumed = await self.briefer.resume_pending()
-        if resumed:
-            log.info("slack: resuming %d pending item(s)", resumed)
+        await self.delivery.resume_pending()
         if self.mode == "http":
             self._runner = web.AppRunner(self.http_app, access_log=None)
             await self._runner.setup()
@@ -92,12 +114,12 @@ class SlackFrontEnd:
             log.info("slack: Socket Mode connected")
 
     async def stop(self) -> None:
-        """Stop taking events, cancel background work (it stays pending), close sessions."""
+        """Stop taking events, stop background work (it stays pending), close the session."""
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        await self.briefer.aclose()
-        await self._session.close()
+        await self.delivery.aclose()
+        await self._close_session()

@@ -19,11 +19,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.adapters.discord.briefing import NO_MENTIONS, PLATFORM, Asker, Briefer, send_kwargs
+from bot.adapters.discord.posting import NO_MENTIONS, send_kwargs
+from bot.adapters.discord.surface import PLATFORM
+from bot.app import App
+from bot.delivery import Asker, Delivery
 from bot.digest.commands import handle_digest_command
 from bot.errors import InvalidURL, LinkbriefError
 from bot.pipeline.urls import links_in_message
-from bot.render.discord import render_discord_error
+from bot.render.discord import render_discord, render_discord_error
 
 log = logging.getLogger(__name__)
 
@@ -36,26 +39,30 @@ class CommandsCog(commands.Cog):
         default_permissions=discord.Permissions(manage_channels=True),
     )
 
-    def __init__(self, bot: commands.Bot, briefer: Briefer) -> None:
-        self.bot = bot
-        self.briefer = briefer
+    def __init__(self, app: App, delivery: Delivery) -> None:
+        self.app = app
+        self.delivery = delivery
 
     @app_commands.command(name="summarize", description="Brief a link: summary and key claims")
     @app_commands.describe(url="The http(s) link to brief")
     async def summarize(self, interaction: discord.Interaction, url: str) -> None:
         # An interaction re-delivered after a RESUME must not be answered twice
         # (Discord would refuse the second callback anyway, as an invalid request).
-        if not await self.briefer.app.store.claim_once(f"discord:interaction:{interaction.id}"):
+        if not await self.app.store.claim_once(f"discord:interaction:{interaction.id}"):
             return
         await interaction.response.defer(thinking=True)
         links, _ = links_in_message(url, 1)
         if links:
             asker = Asker(
-                guild_id=str(interaction.guild_id or ""),
+                team_id=str(interaction.guild_id or ""),
                 channel_id=str(interaction.channel_id or ""),
                 user_id=str(interaction.user.id),
             )
-            rendered = await self.briefer.render_link(links[0], asker=asker)
+            outcome = await self.delivery.outcome(links[0], asker)
+            if isinstance(outcome, LinkbriefError):
+                rendered = render_discord_error(outcome.message)
+            else:
+                rendered = render_discord(outcome)
         else:
             rendered = render_discord_error(InvalidURL.default_message)
         kwargs = send_kwargs(rendered)
@@ -69,7 +76,7 @@ class CommandsCog(commands.Cog):
         channel_id = interaction.channel_id or 0
         if isinstance(channel, discord.Thread) and channel.parent_id:
             channel_id = channel.parent_id  # threads follow their channel
-        await self.briefer.app.store.set_channel_auto(PLATFORM, str(channel_id), mode == "on")
+        await self.app.store.set_channel_auto(PLATFORM, str(channel_id), mode == "on")
         text = (
             "I'll brief every link posted in this channel."
             if mode == "on"
@@ -90,7 +97,7 @@ class CommandsCog(commands.Cog):
             channel_id = channel.parent_id
         try:
             reply = await handle_digest_command(
-                self.briefer.app,
+                self.app,
                 PLATFORM,
                 str(channel_id),
                 command,
@@ -109,11 +116,3 @@ class CommandsCog(commands.Cog):
 def render_discord_text(text: str) -> dict:
     """A command's plain answer, as a message dict (the text is our own wording)."""
     return {"content": text[:2000], "embeds": []}
-
-
-async def setup(bot: commands.Bot) -> None:
-    """Extension entry point, for ``bot.load_extension`` users."""
-    briefer = getattr(bot, "briefer", None)
-    if briefer is None:
-        raise RuntimeError("CommandsCog needs a bot with a shared briefer")
-    await bot.add_cog(CommandsCog(bot, briefer))

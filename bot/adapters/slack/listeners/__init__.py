@@ -1,4 +1,4 @@
-"""Bolt listeners, one module per trigger; each exposes ``register(bolt_app, briefer)``."""
+"""Bolt listeners, one module per trigger; each exposes ``register(bolt_app, parts)``."""
 
 from bot.adapters.slack.listeners import commands, messages, reactions
 

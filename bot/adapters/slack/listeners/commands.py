@@ -14,8 +14,12 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.adapters.slack.briefing import PLATFORM, Briefer, LinkJob
+from bot.adapters.slack.links import links_of
+from bot.adapters.slack.parts import SlackParts
+from bot.adapters.slack.surface import PLATFORM, place
+from bot.delivery import Asker, LinkJob, Request
 from bot.digest.commands import handle_digest_command
+from bot.errors import LinkbriefError
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +52,14 @@ def command_key(channel: str, trigger_id: str, url: str) -> str:
 
 
 async def answer_digest(
-    briefer: Briefer, respond: AsyncRespond, channel: str, user: str, args: str
+    parts: SlackParts, respond: AsyncRespond, channel: str, user: str, args: str
 ) -> None:
     """``/linkbrief digest …``: acknowledged already; the answer goes to the caller only."""
     try:
-        reply = await handle_digest_command(briefer.app, PLATFORM, channel, args, user_id=user)
+        reply = await handle_digest_command(parts.app, PLATFORM, channel, args, user_id=user)
     except Exception:  # a bug must still get an answer, not silence
         log.exception("slack: digest command failed")
-        await respond(text=briefer.generic_error, response_type="ephemeral")
+        await respond(text=LinkbriefError().message, response_type="ephemeral")
         return
     if reply.digest is not None:
         await respond(**reply.digest.slack, response_type="ephemeral")
@@ -63,9 +67,9 @@ async def answer_digest(
         await respond(text=reply.text, response_type="ephemeral")
 
 
-def register(bolt_app: AsyncApp, briefer: Briefer) -> None:
-    store = briefer.app.store
-    reaction = briefer.app.settings.slack_trigger_reaction.strip(":")
+def register(bolt_app: AsyncApp, parts: SlackParts) -> None:
+    store, delivery = parts.app.store, parts.delivery
+    reaction = parts.app.settings.slack_trigger_reaction.strip(":")
     usage = help_text(reaction)
 
     async def on_linkbrief(ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any]) -> None:
@@ -79,8 +83,8 @@ def register(bolt_app: AsyncApp, briefer: Briefer) -> None:
             # Adding a feed fetches it, which can take longer than Slack's 3 s.
             await ack()
             user = str(command.get("user_id") or "")
-            briefer.spawn(
-                answer_digest(briefer, respond, channel, user, text[len("digest") :].strip()),
+            delivery.spawn(
+                answer_digest(parts, respond, channel, user, text[len("digest") :].strip()),
                 name="slack-digest-command",
             )
             return
@@ -93,23 +97,16 @@ def register(bolt_app: AsyncApp, briefer: Briefer) -> None:
                 current = (await store.get_channel(PLATFORM, channel)).auto
                 await ack(text=f"{auto_text(current)}\nUse `/linkbrief auto on` or `off`.")
             return
-        links = briefer.links(text)[:1]
+        links = links_of({"text": text}, cap=1)[0]
         if not links:
             await ack(text=f"I didn't find an http(s) link in that.\n\n{usage}")
             return
         trigger_id = str(command.get("trigger_id") or "")
-        job = LinkJob(
-            key=command_key(channel, trigger_id, links[0]),
-            channel=channel,
-            url=links[0],
-            response_url=command.get("response_url"),
-            team_id=str(command.get("team_id") or ""),
-            user_id=str(command.get("user_id") or ""),
-        )
+        asker = Asker(str(command.get("team_id") or ""), channel, str(command.get("user_id") or ""))
+        job = LinkJob(key=command_key(channel, trigger_id, links[0]), url=links[0])
+        where = place(channel, None, command.get("response_url"))
         # Persisted and started before the acknowledgement, so nothing is lost in between.
-        key = f"slack:cmd:{trigger_id}"
-        if await briefer.accept(key, [job]):
-            briefer.start(key, [job])
+        await delivery.submit(Request(f"slack:cmd:{trigger_id}", [job], asker, where))
         await ack()
 
     bolt_app.command("/linkbrief")(on_linkbrief)

@@ -1,9 +1,13 @@
-"""Auto-brief: a message with links in a channel whose mode is ``auto`` gets a brief per link.
+"""Messages and edits: each new link in a channel whose mode is ``auto`` gets a brief.
 
 The work runs as listener middleware, i.e. *before* bolt acknowledges the event:
-it is in the store, and its background job started, before Slack hears "200".
-A retry (``X-Slack-Retry-Num``) or a Socket Mode redelivery carries the same
+it is in the store, and started, before Slack hears "200". A retry
+(``X-Slack-Retry-Num``) or a Socket Mode redelivery carries the same
 ``event_id``, which the store already holds, so it starts nothing.
+
+An edit (``message_changed``) is briefed for the links it adds: the links of
+the new text not in the previous one. Each link's lease key names the message
+and the link, so a link is briefed once per message whatever triggers it.
 """
 
 from __future__ import annotations
@@ -14,86 +18,68 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
-from bot.adapters.slack.briefing import (
-    PLATFORM,
-    Briefer,
-    LinkJob,
-    event_key,
-    message_key,
-    note_key,
-    skipped_note,
-)
-from bot.store.digests import record_shared_link
-from bot.timeutil import utc_now
+from bot.adapters.slack.links import is_person_message, links_of
+from bot.adapters.slack.parts import SlackParts
+from bot.adapters.slack.surface import event_key, message_key, place
+from bot.delivery import Asker, Request
 
 log = logging.getLogger(__name__)
 
-# Subtypes that are a person posting; everything else (bot_message, message_changed,
-# message_deleted, channel_join, channel_topic...) is noise or our own echo.
-PERSON_SUBTYPES = frozenset({None, "thread_broadcast", "file_share", "me_message"})
 
-
-def is_person_message(event: dict[str, Any], bot_user_id: str | None) -> bool:
-    """A fresh message written by a person (not a bot, not an edit, a deletion or a join)."""
-    if event.get("type") != "message" or event.get("subtype") not in PERSON_SUBTYPES:
-        return False
-    if event.get("bot_id") or event.get("bot_profile") or event.get("hidden"):
-        return False
-    user = event.get("user")
-    return bool(user) and user != bot_user_id
-
-
-def thread_of(event: dict[str, Any]) -> str:
+def thread_of(message: dict[str, Any]) -> str:
     """Reply in the message's thread: its own ``thread_ts`` if it is a reply, else its ``ts``."""
-    return str(event.get("thread_ts") or event["ts"])
+    return str(message.get("thread_ts") or message["ts"])
 
 
-def register(bolt_app: AsyncApp, briefer: Briefer) -> None:
-    store = briefer.app.store
+def said(event: dict[str, Any], bot_user_id: str | None) -> tuple[dict[str, Any] | None, set[str]]:
+    """The person's message in ``event`` (new or edited), and the links it had before."""
+    if event.get("type") != "message":
+        return None, set()
+    if event.get("subtype") == "message_changed":
+        message, before = event.get("message") or {}, event.get("previous_message") or {}
+        if not is_person_message(message, bot_user_id):
+            return None, set()
+        return message, set(links_of(before, cap=1000)[0])
+    return (event if is_person_message(event, bot_user_id) else None), set()
+
+
+def link_request(key: str, message: dict[str, Any], channel: str, links: list[str],
+                 skipped: int, asker: Asker) -> Request:  # fmt: skip
+    ts = str(message["ts"])
+    return Request.for_links(
+        key, links, skipped, job_key=lambda url: message_key(channel, ts, url), asker=asker,
+        place=place(channel, thread_of(message)),
+    )  # fmt: skip
+
+
+def register(bolt_app: AsyncApp, parts: SlackParts) -> None:
+    delivery = parts.delivery
+    cap = parts.app.settings.max_links_per_message
 
     async def accept_links(
         body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[Any]]
     ) -> None:
         # Always call next(): a message event no listener takes is answered 404 by bolt,
         # and Slack would retry it.
-        await briefer.before_ack(_accept_and_start(body, context.bot_user_id))
+        await delivery.acknowledge(_accept(body, context.bot_user_id))
         await next()
 
-    async def _accept_and_start(body: dict[str, Any], bot_user_id: str | None) -> None:
+    async def _accept(body: dict[str, Any], bot_user_id: str | None) -> None:
         event = body.get("event") or {}
-        if not is_person_message(event, bot_user_id):
+        message, before = said(event, bot_user_id)
+        channel = str(event.get("channel") or "")
+        if message is None or not channel or not message.get("ts"):
             return
-        links, skipped = briefer.links_and_skipped(str(event.get("text") or ""))
-        channel, ts = str(event.get("channel") or ""), str(event.get("ts") or "")
-        if not links or not channel or not ts:
+        links, skipped = links_of(message, cap)
+        links = [url for url in links if url not in before]
+        if not links:
             return
-        if not (await store.get_channel(PLATFORM, channel)).auto:
-            briefer.spawn(record_shares(channel, links), name="slack-shares")
-            return
-        team, user = str(body.get("team_id") or ""), str(event.get("user") or "")
-        jobs = [
-            LinkJob(key=message_key(channel, ts, url), channel=channel, url=url,
-                    thread_ts=thread_of(event), team_id=team, user_id=user)
-            for url in links
-        ]  # fmt: skip
-        if skipped:
-            # Said once per message: the note is a job of its own, claimed like a link.
-            jobs.append(LinkJob(key=note_key(channel, ts), channel=channel, url="",
-                                thread_ts=thread_of(event), team_id=team, user_id=user,
-                                note=skipped_note(len(links), skipped)))  # fmt: skip
-        # One write per event: the event_id is the pending key, so a retry or a
-        # redelivery of this event is refused here, even after a restart.
-        key = event_key(str(body.get("event_id") or f"{channel}:{ts}"))
-        if await briefer.accept(key, jobs):
-            briefer.start(key, jobs)
-            # After the ack-critical write: the day's shares feed the channel's digest.
-            briefer.spawn(record_shares(channel, links), name="slack-shares")
-        else:
+        asker = Asker(str(body.get("team_id") or ""), channel, str(message.get("user") or ""))
+        # The event_id is the pending key: a retry or a redelivery is refused at accept.
+        key = event_key(str(body.get("event_id") or f"{channel}:{message['ts']}"))
+        request = link_request(key, message, channel, links, skipped, asker)
+        if await delivery.accept_message(request, channel_id=channel, links=links) == "known":
             log.info("slack: event redelivered, already accepted")
-
-    async def record_shares(channel: str, links: list[str]) -> None:
-        for url in links:
-            await record_shared_link(store, PLATFORM, channel, url, utc_now())
 
     async def handled() -> None:
         """Nothing left to do: the middleware accepted and started the work."""
