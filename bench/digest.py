@@ -29,10 +29,10 @@ sys.path.insert(0, str(REPO))
 
 from bot.app import build_app  # noqa: E402
 from bot.config import load_settings  # noqa: E402
-from bot.digest.builder import build_digest  # noqa: E402
+from bot.digest.builder import build_digest, digest_title  # noqa: E402
 from bot.digest.models import Digest  # noqa: E402
 from bot.digest.poller import FeedPoller  # noqa: E402
-from bot.digest.scheduler import DigestScheduler, digest_title  # noqa: E402
+from bot.digest.scheduler import DigestScheduler  # noqa: E402
 from bot.store.digests import DigestStore  # noqa: E402
 from tests.digest_support import title_for  # noqa: E402
 from tests.servers.feed_server import RSS, FeedItem, FeedServer, rss_feed  # noqa: E402

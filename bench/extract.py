@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import re
 import statistics
 import sys
 import time
@@ -28,6 +29,7 @@ sys.path.insert(0, str(REPO))
 import lxml.html  # noqa: E402
 import trafilatura  # noqa: E402
 from readability import Document  # noqa: E402
+from readability.readability import Unparseable  # noqa: E402
 
 from bench.scoring import PageScore, score_page, score_set  # noqa: E402
 from bot.pipeline.extract import extract_html  # noqa: E402
@@ -36,6 +38,7 @@ from bot.pipeline.textformat import strip_markup  # noqa: E402
 Extractor = Callable[[bytes, str], str]
 Page = tuple[str, str, bytes, str]  # id, url, html, true article text
 DEFAULT_EVAL_DIR = REPO.parent / "shared" / "eval" / "extraction"
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 BASELINE = "trafilatura defaults"
 # block elements of readability's HTML output: their text is kept apart from the next
 _READABILITY_BLOCKS = frozenset(
@@ -61,9 +64,14 @@ def trafilatura_fast(html: bytes, url: str) -> str:
 
 
 def readability_lxml(html: bytes, url: str) -> str:
-    summary = Document(html, url=url).summary(html_partial=True)
+    try:
+        summary = Document(html, url=url).summary(html_partial=True)
+    except Unparseable:  # a page it cannot read counts as an empty extraction
+        return ""
     if not summary.strip():
         return ""
+    # a control character in the page would stop lxml from setting the tails below
+    summary = _CONTROL_CHARS.sub("", summary)
     root = lxml.html.fragment_fromstring(summary, create_parent="div")
     for element in root.iter():
         if element.tag in _READABILITY_BLOCKS:

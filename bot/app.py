@@ -11,6 +11,8 @@ scripted summarizer) instead of patching internals. Heavy optional parts
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -19,15 +21,21 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO
 from bot.config import Settings
 from bot.delivery import Delivery, Order, Surface
 from bot.errors import LinkbriefError
+from bot.followup.controls import Controls, metered
+from bot.followup.service import Answerer, FollowupService
+from bot.i18n import CONTENT_LANGUAGES
 from bot.limits import Limits
 from bot.ops import check_health
 from bot.ops.metrics import Metrics
+from bot.pipeline import workers
 from bot.pipeline.contracts import Summarizer
 from bot.pipeline.extractive import ExtractiveSummarizer
 from bot.pipeline.fetch import SafeFetcher
 from bot.pipeline.models import Brief
 from bot.pipeline.service import BriefService
 from bot.store import Store
+from bot.store.digests import DigestStore
+from bot.store.followups import FollowupStore
 from bot.store.leases import LEASE_S
 from bot.timeutil import Clock, utc_now
 
@@ -46,6 +54,8 @@ class App:
     service: BriefService
     limits: Limits
     metrics: Metrics
+    followups: FollowupService  # issue 18: questions in a brief's thread
+    controls: Controls  # issue 18: Regenerate, Delete, votes
     clock: Clock = utc_now
     order: Order = field(default_factory=Order)  # one priority order for every front end
     closers: list = field(default_factory=list)
@@ -73,15 +83,37 @@ class App:
         Raises ``UserRateLimited``/``ChannelRateLimited`` (post ``str(error)``) or
         any other ``LinkbriefError``; counts rate-limit refusals in the metrics.
         """
+        # issue 19: a channel that chose a language gets the model's brief in it
+        # (read beside the rate-limit check, not after it).
+        chosen = asyncio.ensure_future(
+            DigestStore(self.store).channel_language(platform, channel_id)
+        )
         try:
             await self.limits.check_brief(
                 platform=platform, team_id=team_id, channel_id=channel_id, user_id=user_id
             )
         except LinkbriefError as exc:
             self.metrics.failed(kind=exc.kind)
+            await asyncio.gather(chosen, return_exceptions=True)
             raise
-        budget = self.limits.budget(platform=platform, team_id=team_id)
-        return await self.service.brief_url(url, budget=budget, platform=platform)
+        except BaseException:
+            chosen.cancel()
+            raise
+        budget = metered(self.limits.budget(platform=platform, team_id=team_id))
+        language = CONTENT_LANGUAGES.get(await chosen or "", "")
+        try:
+            brief = await self.service.brief_url(
+                url, budget=budget, platform=platform, language=language
+            )
+        except LinkbriefError as exc:
+            await self.followups.record_brief(
+                platform=platform, team_id=team_id, url=url, error_kind=exc.kind
+            )
+            raise
+        await self.followups.record_brief(
+            platform=platform, team_id=team_id, url=url, brief=brief, tokens=budget.spent
+        )
+        return brief
 
     async def brief_unlimited(self, url: str, *, platform: str, **_asker: str) -> Brief:
         """A brief outside any rate limit or budget (the console, the operator's own)."""
@@ -92,6 +124,8 @@ class App:
         return await check_health(self.store)
 
     async def aclose(self) -> None:
+        await self.order.aclose()
+        await self.followups.settle()  # articles still being kept need the store
         for close in reversed(self.closers):
             await close()
         await self.fetcher.aclose()
@@ -105,6 +139,19 @@ def build_summarizer(settings: Settings) -> Summarizer:
 
         return build_llm_summarizer(settings)
     return ExtractiveSummarizer()
+
+
+def build_answerer(settings: Settings, summarizer: Summarizer) -> Answerer | None:
+    """The model answerer for follow-up questions when briefs use a model client; else None
+    (questions are answered offline, from the article's best-matching sentences)."""
+    client = getattr(summarizer, "client", None)
+    if summarizer.mode != "llm" or client is None or not hasattr(client, "complete_json"):
+        return None
+    from bot.followup.model import ModelAnswerer, load_followup_prompts  # deferred: openai
+
+    return ModelAnswerer(
+        client, load_followup_prompts(), max_input_tokens=settings.max_input_tokens
+    )
 
 
 async def build_app(
@@ -128,20 +175,50 @@ async def build_app(
         cache_ttl_s=settings.brief_cache_ttl_s,
         observer=metrics,
     )
+    limits = Limits(store, settings, clock=clock)
+    followup_store = FollowupStore(store)
+    followups = FollowupService(
+        followups=followup_store,
+        articles=service,
+        limits=limits,
+        article_ttl_s=settings.brief_cache_ttl_s,
+        model=build_answerer(settings, summarizer),
+    )
+    service.on_article = followups.keep_article
+    controls = Controls(
+        store=store,
+        followups=followup_store,
+        questions=followups,
+        builder=service,
+        cache=store,
+        limits=limits,
+    )
     app = App(
         settings=settings,
         store=store,
         fetcher=fetcher,
         service=service,
-        limits=Limits(store, settings, clock=clock),
+        limits=limits,
         metrics=metrics,
+        followups=followups,
+        controls=controls,
         clock=clock,
     )
+    # Extraction workers: sized and timed from settings, started in the background.
+    workers.configure(size=settings.extract_workers or None, deadline_s=settings.extract_timeout_s)
+    warming = asyncio.create_task(workers.shared_pool().warm())
+    app.closers.append(lambda: _stop(warming))
     # A model client we built holds a connection pool: close it with the app.
     client = getattr(summarizer, "client", None)
     if client is not None and hasattr(client, "aclose"):
         app.closers.append(client.aclose)
     return app
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 @asynccontextmanager
@@ -176,7 +253,8 @@ async def build_slack(
 
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
     client = build_web_client(app.settings, session)
-    parts = SlackParts(app, client, app.delivery(SlackSurface(client), lease_s=lease_s))
+    surface = SlackSurface(client, posts=app.followups.followups)  # posts: issue 18
+    parts = SlackParts(app, client, app.delivery(surface, lease_s=lease_s))
     return SlackFrontEnd(
         parts, build_bolt_app(app.settings, parts), close_session=session.close,
         http_host=http_host, http_port=http_port,

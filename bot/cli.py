@@ -187,18 +187,19 @@ def _local_path(target: str) -> Path:
 
 
 async def _article(app, target: str):  # type: ignore[no-untyped-def]
-    from bot.pipeline.extract import extract_file
+    from bot.pipeline.workers import extract_file_off_loop
 
     if _is_url(target):
         return await app.service.article_from_url(target)
-    return await asyncio.to_thread(extract_file, _local_path(target))
+    # under the extraction deadline, with the fetcher's size cap
+    return await extract_file_off_loop(_local_path(target), app.settings.fetch_max_bytes)
 
 
 async def _summarize(app, target: str, *, as_json: bool) -> int:  # type: ignore[no-untyped-def]
     if _is_url(target):
         brief = await app.service.brief_url(target)
     else:
-        brief = await app.service.brief_file(_local_path(target))
+        brief = await app.service.brief_article(await _article(app, target))
     if as_json:
         print(json.dumps(brief.model_dump(mode="json"), ensure_ascii=False, indent=2))
     else:

@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     # Certificates trusted for page fetches: a PEM file, "system" (the OS store),
     # or unset (certifi's bundle).
     fetch_ca_bundle: str | None = None
+    # Extraction (HTML and PDF) runs in worker processes; a job past this is killed.
+    extract_timeout_s: float = Field(20.0, gt=0, le=300)
+    extract_workers: int = Field(0, ge=0, le=32)  # 0 = one per core, 2 to 4
 
     # --- Chat behaviour --------------------------------------------------
     max_links_per_message: int = Field(3, ge=1, le=20)

@@ -22,7 +22,8 @@ a bug and is logged, never shown raw.
     ├── ExtractionError        the page came back, but no article is in it
     │   ├── EmptyPage          nearly nothing to read
     │   ├── ConsentWall        a cookie/consent wall instead of the article
-    │   └── Paywall            only a teaser before a subscription prompt
+    │   ├── Paywall            only a teaser before a subscription prompt
+    │   └── ExtractionTimeout  reading the page ran past its deadline (a hostile page)
     ├── LLMError               the model could not give a usable answer
     │   ├── LLMUnavailable     timeout, 429, 5xx, connection refused
     │   └── LLMBadOutput       still invalid after the repair round
@@ -122,7 +123,8 @@ class NotAnArticle(FetchError):
     def __init__(self, content_type: str = "", message: str | None = None) -> None:
         self.content_type = content_type
         if message is None:
-            what = content_type or "this kind of content"
+            # The type came from the server: bounded, so the message stays a message.
+            what = content_type[:80] or "this kind of content"
             message = (
                 f"That link isn't an article ({what}). I can read web pages, PDFs and plain text."
             )
@@ -152,6 +154,13 @@ class Paywall(ExtractionError):
     default_message = (
         "That article is behind a paywall: I only got the teaser, so I won't pretend to "
         "summarize it."
+    )
+
+
+class ExtractionTimeout(ExtractionError):
+    default_message = (
+        "That page took too long to read, so I stopped. It may be built to be slow to "
+        "parse; try another source."
     )
 
 

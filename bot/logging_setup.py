@@ -2,7 +2,14 @@
 
 The redaction filter runs on the formatted message and on exception text, so a
 token that slips into an f-string or a library's error still never reaches
-the log.
+the log. The same filter keeps every record to one bounded line: control
+characters are escaped by the text format (a hostile string cannot forge a second
+log line or steer a terminal; JSON escapes them itself) and a message is cut at
+``MAX_MESSAGE_CHARS``.
+
+Libraries that log what people wrote (Slack's Socket Mode envelopes and Web API
+bodies, Discord's gateway events at DEBUG; bolt's refused-request line at INFO)
+are held at a level where they do not, whatever ``LOG_LEVEL`` says.
 """
 
 from __future__ import annotations
@@ -14,6 +21,21 @@ import re
 import socket
 import sys
 import time
+
+MAX_MESSAGE_CHARS = 2000
+MAX_EXCEPTION_CHARS = 8000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
+_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f\u0085\u2028\u2029]")
+# Loggers that would write message text or payloads below these levels.
+_PAYLOAD_LOGGERS = {
+    "slack_bolt": logging.WARNING,
+    "bot.adapters.slack.bolt": logging.WARNING,
+    "slack_sdk": logging.INFO,
+    "bot.adapters.slack.web": logging.INFO,
+    "discord": logging.INFO,
+    "websockets": logging.INFO,
+    "aiohttp.access": logging.WARNING,
+}
 
 # Token shapes we never want in a log even if they are not our configured ones.
 _TOKEN_SHAPES = re.compile(
@@ -32,10 +54,11 @@ class RedactingFilter(logging.Filter):
         return _TOKEN_SHAPES.sub("[redacted]", text)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = self.redact(record.getMessage())
+        message = _bounded(self.redact(record.getMessage()), MAX_MESSAGE_CHARS)
         record.msg, record.args = message, None
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
+            text = self.redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = _bounded(_CONTROL_BUT_NEWLINE.sub(_escape, text), MAX_EXCEPTION_CHARS)
             record.exc_info = None
         return True
 
@@ -82,6 +105,25 @@ class OneLineRetries(logging.Filter):
         return True
 
 
+def _escape(match: re.Match[str]) -> str:
+    return ascii(match.group(0))[1:-1]  # "\n", "\x1b", "\u2028"
+
+
+def _bounded(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}…[{len(text) - limit} more chars]"
+
+
+class OneLineFormatter(logging.Formatter):
+    """The text format: a message's control characters escaped, so a record is one line.
+
+    (The JSON format needs no such help: ``json.dumps`` escapes them.)
+    """
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = _CONTROL.sub(_escape, record.message)
+        return super().formatMessage(record)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         payload = {
@@ -101,7 +143,7 @@ def setup_logging(level: str, fmt: str, secrets: list[str]) -> RedactingFilter:
     handler.setFormatter(
         JsonFormatter()
         if fmt == "json"
-        else logging.Formatter("%(levelname)s %(name)s: %(message)s")
+        else OneLineFormatter("%(levelname)s %(name)s: %(message)s")
     )
     redactor = RedactingFilter(secrets)
     handler.addFilter(OneLineRetries())  # first: the redactor formats what is left
@@ -122,4 +164,6 @@ def setup_logging(level: str, fmt: str, secrets: list[str]) -> RedactingFilter:
         "alembic",
     ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    for name, floor in _PAYLOAD_LOGGERS.items():
+        logging.getLogger(name).setLevel(max(floor, logging.getLevelName(level)))
     return redactor

@@ -2,7 +2,9 @@
 
 ``linkbrief run`` calls ``run_maintenance`` beside the front ends. Once an
 hour it drops cached briefs older than their TTL, exactly-once claims past
-their expiry, and pending work finished more than a week ago. (Rate-limit
+their expiry, pending work finished more than a week ago, and what follow-up
+questions keep (``FollowupStore.purge``: articles after the brief TTL, thread
+questions after 7 days, brief posts, votes and activity after 30). (Rate-limit
 counters are purged by ``bot.limits`` itself.) SECURITY.md states these
 retention periods.
 """
@@ -27,6 +29,8 @@ async def purge_once(app: App) -> dict[str, int]:
         "briefs": await store.purge_briefs(app.settings.brief_cache_ttl_s),
         "claims": await store.purge_claims(),
         "pending": await store.purge_pending(FINISHED_WORK_KEPT_S),
+        # Issue 18: kept articles, thread questions, brief posts, votes, activity.
+        **await app.followups.followups.purge(article_ttl_s=app.settings.brief_cache_ttl_s),
     }
     if any(dropped.values()):
         log.info("maintenance: dropped %s", dropped)

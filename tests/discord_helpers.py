@@ -298,6 +298,20 @@ class Payloads:
             "context": 0,
         }
 
+    def component_interaction(
+        self, custom_id: str, message: dict[str, Any], user: dict[str, Any], permissions: int
+    ) -> dict[str, Any]:
+        """An INTERACTION_CREATE payload for a button click on ``message`` (issue 18)."""
+        channel_id = int(message["channel_id"])
+        payload = self.interaction("", [], channel_id=channel_id)
+        payload.update(type=3, message=message,
+                       data={"custom_id": custom_id, "component_type": 2},
+                       member=self._member(user) | {"permissions": str(permissions)})  # fmt: skip
+        return payload
+
+    def user(self, name: str) -> dict[str, Any]:
+        return self._user(self.snowflake(), name)
+
     def interaction_channel(self, token: str) -> int | None:
         return self._interaction_channels.get(token)
 

@@ -191,14 +191,37 @@ def assert_discord_escapes_whole(payload: Any) -> None:
         assert trailing % 2 == 0, f"dangling backslash in {text[-60:]!r}"
 
 
-def assert_safe_slack(payload: dict[str, Any], article_url: str) -> None:
+def without_thumbnail(payload: Any, image: str) -> Any:
+    """The payload less the one image a brief may carry: the article's own picture as a
+    Slack section's image accessory or a Discord embed's thumbnail (issue 20). Any other
+    image, or that image anywhere else, is still caught by the checks."""
+    if isinstance(payload, dict):
+        return {
+            key: without_thumbnail(value, image)
+            for key, value in payload.items()
+            if not (image and _is_thumbnail(key, value, image))
+        }
+    if isinstance(payload, list | tuple):
+        return [without_thumbnail(value, image) for value in payload]
+    return payload
+
+
+def _is_thumbnail(key: str, value: Any, image: str) -> bool:
+    if key == "accessory" and isinstance(value, dict):
+        return value.get("type") == "image" and value.get("image_url") == image
+    return key == "thumbnail" and value == {"url": image}
+
+
+def assert_safe_slack(payload: dict[str, Any], article_url: str, image: str = "") -> None:
+    payload = without_thumbnail(payload, image)
     assert_no_live_mentions(payload)
     assert_no_foreign_links(payload, article_url)
     assert_slack_entities_whole(payload)
     assert_slack_limits(payload)
 
 
-def assert_safe_discord(payload: dict[str, Any], article_url: str) -> None:
+def assert_safe_discord(payload: dict[str, Any], article_url: str, image: str = "") -> None:
+    payload = without_thumbnail(payload, image)
     assert_no_live_mentions(payload)
     assert_no_foreign_links(payload, article_url)
     assert_discord_escapes_whole(payload)

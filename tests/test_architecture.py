@@ -35,7 +35,9 @@ def _top(name: str) -> str:
     return name.split(".")[0]
 
 
-@pytest.mark.parametrize("layer", ["pipeline", "render", "store", "digest", "delivery"])
+@pytest.mark.parametrize(
+    "layer", ["pipeline", "render", "store", "digest", "delivery", "followup"]
+)
 def test_platform_free_layers_import_no_chat_or_model_sdk(layer: str) -> None:
     offenders = {
         str(path.relative_to(BOT)): sorted(

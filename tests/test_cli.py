@@ -67,7 +67,7 @@ def test_summarize_json_has_the_contract_fields(server: ArticleServer, tmp_path:
     brief = json.loads(result.stdout)
     assert set(brief) == {
         "url", "canonical_url", "title", "site", "author", "published", "language", "mode",
-        "summary", "claims", "stats", "warnings",
+        "summary", "claims", "stats", "warnings", "image", "kind", "thread",
     }  # fmt: skip
     assert brief["mode"] == "extractive"
     assert set(brief["stats"]) == {
@@ -162,3 +162,27 @@ def test_the_console_logs_warnings_only_unless_log_level_says_so(
     chatty = run_cli(["run"], tmp_path, stdin=f"{missing}\n", LOG_LEVEL="INFO")
     assert "INFO bot.pipeline.service: brief failed (http_status)" in chatty.stderr
     assert "INFO" not in chatty.stdout  # logs never reach stdout
+
+
+def test_summarize_json_carries_the_image_kind_and_thread(
+    server: ArticleServer, tmp_path: Path
+) -> None:
+    result = run_cli(["summarize", server.url("/pages/reddit_thread.html"), "--json"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    brief = json.loads(result.stdout)
+    assert brief["image"] == "https://eastvale.example/img/trench.jpg"
+    assert brief["kind"] == "discussion"
+    assert [p["commenter"] for p in brief["thread"]] == [
+        "BureaucratWatch",
+        "skeptical_ratepayer",
+        "hydrologist_k",
+    ]
+    assert all(set(p) == {"commenter", "quote", "verified", "reason"} for p in brief["thread"])
+
+
+def test_a_local_file_over_the_size_cap_is_refused(server: ArticleServer, tmp_path: Path) -> None:
+    page = tmp_path / "big.html"
+    page.write_bytes(b"<html><body><p>" + b"word " * 4_000 + b"</p></body></html>")
+    result = run_cli(["summarize", str(page)], tmp_path, FETCH_MAX_BYTES="10000")
+    assert result.returncode != 0
+    assert "larger than" in result.stderr and "Traceback" not in result.stderr

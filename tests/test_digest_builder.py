@@ -9,10 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.app import App
-from bot.digest.builder import Candidate, build_digest, cluster_stories
+from bot.digest.builder import Candidate, build_digest, cluster_stories, digest_title
 from bot.digest.commands import handle_digest_command
 from bot.digest.render import render_digest
-from bot.digest.scheduler import digest_title
 from bot.render.discord import DESCRIPTION_LIMIT
 from bot.render.slack import MAX_BLOCKS, SECTION_LIMIT
 from bot.store.digests import DigestStore, record_shared_link
@@ -150,7 +149,11 @@ async def test_ranking_counts_sources_and_channel_shares(db_url: str, server: Fe
     assert [e.url for e in digest.entries[:2]] == [server.url("/articles/bridge"), shared]
     second = digest.entries[1]
     assert second.shares == 2
-    assert [s.name for s in second.sources] == ["Harbour Herald", "shared in this channel"]
+    # The channel's shares are a count, never an outlet ("also covered by shared in this channel").
+    assert [s.name for s in second.sources] == ["Harbour Herald"]
+    md = render_digest(digest).markdown
+    assert "_Harbour Herald; shared 2× here_" in md
+    assert "also covered by shared" not in md
 
 
 async def test_the_cap_on_fresh_briefs_is_respected_and_cached_briefs_are_free(
@@ -217,3 +220,57 @@ async def test_rendering_fits_the_platforms_and_never_pings(db_url: str) -> None
     assert "@here" not in everything
     assert "evil.example" not in everything and "https://evil" not in everything
     assert "https://news.example/0?a=%3Cb%3E%7Cc" in rendered.markdown
+
+
+async def test_a_story_told_differently_merges_and_shows_where_outlets_disagree(
+    db_url: str,
+) -> None:
+    async with FeedServer() as srv:
+        base = srv.base_url
+        ledger = [
+            FeedItem(
+                "seawall-ledger",
+                "City council approves Front Street sea wall",
+                "The council voted 5–2 on Tuesday night to build the $48m sea wall along Front "
+                "Street, after Mayor Dana Whitcombe said the harbour could not wait.",
+                ADDED - timedelta(hours=3),
+            ),
+            FeedItem(
+                "parade",
+                "Front Street parade route changes for the winter festival",
+                "Organisers moved the parade away from Front Street shops to the old quay.",
+                ADDED - timedelta(hours=2),
+            ),
+            *items("ledger", 2, ADDED),
+        ]
+        herald = [
+            FeedItem(
+                "seawall-herald",
+                "Council OKs $52m harbour defence after late-night vote",
+                "Councillors backed the Front Street sea wall 6–1 after midnight; Mayor Dana "
+                "Whitcombe called the harbour defence overdue.",
+                ADDED - timedelta(hours=1),
+            ),
+            *items("herald", 2, ADDED),
+        ]
+        srv.set_feed("ledger", rss_feed("Tidewater Ledger", f"{base}/", ledger, base), RSS)
+        srv.set_feed("herald", atom_feed("Harbor Herald", f"{base}/", herald, base), ATOM)
+        app = await make_app(db_url)
+        try:
+            for name in ("ledger", "herald"):
+                reply = await handle_digest_command(
+                    app, "slack", "C7", f"add {srv.url('/feeds/' + name)}", clock=lambda: ADDED
+                )
+                assert reply.ok, reply.text
+            digest = await _build(app, "C7", llm_calls=0)
+        finally:
+            await app.aclose()
+    top = digest.entries[0]
+    assert [s.name for s in top.sources] == ["Tidewater Ledger", "Harbor Herald"]
+    assert len(digest.entries) == 6  # the sea wall once; the parade on Front Street apart
+    found = {d.kind: sorted(v.value for v in d.values) for d in top.disagreements}
+    assert found == {"vote": ["5–2", "6–1"], "amount": ["$48m", "$52m"]}
+    assert all(e.disagreements == [] for e in digest.entries[1:])
+    md = render_digest(digest).markdown
+
+    assert "⚖ Vote: 5–2 (Tidewater Ledger) · 6–1 (Harbor Herald)" in md

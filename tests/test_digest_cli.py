@@ -105,3 +105,29 @@ def test_mistakes_exit_non_zero_with_one_line(env: dict[str, str], tmp_path: Pat
     assert bad_time.returncode == 1 and "not a time" in bad_time.stdout
     unknown = cli(env, tmp_path, "run-now", "--channel", "slack:NOPE")
     assert unknown.returncode != 0 and "has no digest" in unknown.stderr
+
+
+def test_language_sets_the_digest_language(
+    env: dict[str, str], server: FeedServer, tmp_path: Path
+) -> None:
+    shown = cli(env, tmp_path, "language", "--channel", "slack:C9")
+    assert (
+        shown.returncode == 0 and shown.stdout.strip() == "This channel's language is English (en)."
+    )
+    assert (
+        cli(env, tmp_path, "add", "--channel", "slack:C9", server.url("/feeds/a")).returncode == 0
+    )
+    chosen = cli(env, tmp_path, "language", "--channel", "slack:C9", "DE")
+    assert chosen.returncode == 0
+    assert chosen.stdout.strip() == "Die Sprache dieses Kanals ist jetzt Deutsch (de)."
+    preview = cli(env, tmp_path, "preview", "--channel", "slack:C9")
+    assert preview.stdout.startswith("# Tages-Digest — "), preview.stdout
+    assert "_3 Meldungen_" in preview.stdout
+    bad = cli(env, tmp_path, "language", "--channel", "slack:C9", "klingon")
+    assert bad.returncode == 1
+    assert "Unbekannte Sprache „klingon“" in bad.stdout and "en, de, fr, es, ru" in bad.stdout
+    back = cli(env, tmp_path, "language", "--channel", "slack:C9", "default")
+    assert back.stdout.strip() == "This channel's language is now English (en)."
+    assert cli(env, tmp_path, "preview", "--channel", "slack:C9").stdout.startswith(
+        "# Daily digest"
+    )

@@ -105,3 +105,19 @@ async def test_stop_unsubscribes(app: App, server: FeedServer) -> None:
     assert (await run(app, "stop")).ok
     assert await DigestStore(app.store).channels() == []
     assert await DigestStore(app.store).due_feeds(WED + timedelta(days=1)) == []
+
+
+async def test_replies_come_in_the_channel_language(app: App, server: FeedServer) -> None:
+    reply = await run(app, "language ru")
+    assert reply.text == "Язык этого канала теперь: Русский (ru)."
+    added = await run(app, f"add {server.url('/feeds/a')}")
+    assert added.ok and added.text.startswith("Слежу за ")
+    assert "2 записи" in added.text  # the Russian plural for 2
+    assert (await run(app, "max 7")).text == "В дайджесте теперь не больше 7 записей."
+    assert (await run(app, "time 25:00")).text.startswith("'25:00' — не время")
+    unknown = await run(app, "frobnicate")
+    assert not unknown.ok and unknown.text.startswith("Команда `digest frobnicate` мне неизвестна.")
+    preview = await run(app, "preview")
+    assert preview.digest is not None and "Дайджест дня — " in preview.digest.markdown
+    # Another channel keeps English.
+    assert (await run(app, "stop", channel="C2")).text == "This channel no longer gets a digest."

@@ -21,6 +21,7 @@ DIGEST_TABLES = {
     "digest_items",
     "digest_shares",
     "digest_runs",
+    "channel_languages",
 }
 
 
@@ -29,14 +30,14 @@ def _diff(conn: Connection) -> list[object]:
     return list(compare_metadata(ctx, Base.metadata))
 
 
-async def test_migration_0002_creates_exactly_the_digest_models(store: Store) -> None:
+async def test_migrations_create_exactly_the_digest_models(store: Store) -> None:
     async with store.engine.connect() as conn:
         assert await conn.run_sync(_diff) == []
         names = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
     assert names >= DIGEST_TABLES
     assert set(Base.metadata.tables) >= DIGEST_TABLES
-    assert version == "0002"
+    assert version == "0004_issue19_language"  # 0003 (issue 18), then 0004 (issue 19)
 
 
 async def test_shared_links_keep_the_latest_time_and_count(store: Store) -> None:
@@ -122,3 +123,17 @@ async def test_concurrent_claims_from_two_engines_have_one_winner(db_url: str) -
     finally:
         await a.close()
         await b.close()
+
+
+async def test_a_channel_language_is_set_replaced_and_cleared(store: Store) -> None:
+    d = DigestStore(store)
+    assert await d.channel_language("slack", "C1") is None
+    await d.set_channel_language("slack", "C1", "de", WED)
+    await d.set_channel_language("slack", "C1", "fr", WED + timedelta(minutes=1))
+    await d.set_channel_language("discord", "C1", "ru", WED)
+    assert await d.channel_language("slack", "C1") == "fr"
+    assert await d.channel_language("discord", "C1") == "ru"
+    assert await d.get_channel("slack", "C1") is None  # no digest subscription needed
+    await d.set_channel_language("slack", "C1", None, WED)
+    assert await d.channel_language("slack", "C1") is None
+    assert await d.channel_language("discord", "C1") == "ru"

@@ -111,12 +111,29 @@ async def test_sync_registers_the_commands_on_request(stack: DiscordStack) -> No
     assert count == len(put.json) == 2
     assert [o["name"] for o in by_name["summarize"]["options"]] == ["url"]
     subcommands = {o["name"]: o for o in by_name["linkbrief"]["options"]}
-    assert set(subcommands) == {"auto", "digest"}
+    assert set(subcommands) == {"auto", "digest", "stats", "language"}  # stats: issue 18
+    assert [o["name"] for o in subcommands["language"]["options"]] == ["code"]
     assert [c["value"] for c in subcommands["auto"]["options"][0]["choices"]] == ["on", "off"]
     assert [o["name"] for o in subcommands["digest"]["options"]] == ["command"]
     # Only people who manage the channel may change its setting.
     assert int(by_name["linkbrief"]["default_member_permissions"]) == 1 << 4
     assert not fake.identifies  # REST only: sync never opens the gateway
+
+
+async def test_language_is_set_per_channel_and_answered_in_it(stack: DiscordStack) -> None:
+    fake = stack.fake
+    await stack.start_bot()
+    option = [
+        {"type": 1, "name": "language", "options": [{"type": 3, "name": "code", "value": "fr"}]}
+    ]
+    token = await _run_command(stack, "linkbrief", option)
+    [answer] = fake.calls("POST", rf"/interactions/\d+/{token}/callback")
+    assert answer.json["data"]["content"] == "La langue de ce canal est désormais : Français (fr)."
+    assert answer.json["data"]["allowed_mentions"] == {"parse": []}
+    shown = [{"type": 1, "name": "language", "options": []}]
+    token = await _run_command(stack, "linkbrief", shown)
+    [answer] = fake.calls("POST", rf"/interactions/\d+/{token}/callback")
+    assert answer.json["data"]["content"] == "La langue de ce canal est : Français (fr)."
 
 
 async def test_starting_the_bot_does_not_sync(stack: DiscordStack) -> None:

@@ -194,3 +194,35 @@ async def test_model_failures_degrade_to_the_extractive_brief(tmp_path: Path, fa
     assert brief.mode == "extractive"
     assert brief.warnings[0] == MODEL_UNAVAILABLE_WARNING
     assert brief.verified_claims
+
+
+async def test_a_channel_language_asks_the_model_for_it_and_is_cached_apart(
+    tmp_path: Path,
+) -> None:
+    from datetime import UTC, datetime
+
+    from bot.store.digests import DigestStore
+    from tests.servers.chat_server import brief_from_article
+
+    async with ChatServer() as chat, ArticleServer(host="127.0.0.2") as srv:
+        chat.script([brief_from_article] * 3)
+        app = await build_app(_settings(tmp_path, chat))
+        try:
+            url = srv.url("/pages/example_article.html")
+            await DigestStore(app.store).set_channel_language(
+                "slack", "CDE", "de", datetime.now(UTC)
+            )
+            ids = {"platform": "slack", "team_id": "T1", "user_id": "U1"}
+            german = await app.brief_link(url, channel_id="CDE", **ids)
+            again = await app.brief_link(url, channel_id="CDE", **ids)  # cached, in German
+            plain = await app.brief_link(url, channel_id="COTHER", **ids)  # its own build
+        finally:
+            await app.aclose()
+    prompts = [r.body["messages"][-1]["content"] for r in chat.requests]
+    assert len(prompts) == 2  # German once, the article's language once
+    assert "in German; keep quotes verbatim" in prompts[0]
+    assert "in the article's language" in prompts[1]
+    assert german.mode == again.mode == plain.mode == "llm"
+    # Quotes stay verbatim in the article's language, so they check out the same way.
+    assert [c.verified for c in german.claims] == [c.verified for c in plain.claims]
+    assert german.claims and [c.quote for c in again.claims] == [c.quote for c in german.claims]

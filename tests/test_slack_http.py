@@ -240,6 +240,21 @@ async def test_auto_off_is_respected_and_survives_a_restart(stack: SlackStack) -
     assert len(posts(stack)) == 1
 
 
+async def test_the_channel_language_sets_the_brief_labels(stack: SlackStack) -> None:
+    status, text = await stack.post_command("language de")
+    assert status == 200 and text == "Die Sprache dieses Kanals ist jetzt Deutsch (de)."
+    status, text = await stack.post_command("language")
+    assert text == "Die Sprache dieses Kanals ist Deutsch (de)."
+    status, text = await stack.post_command("language xx")
+    assert "Unbekannte Sprache" in text and "en, de, fr, es, ru" in text
+    await stack.post_event(event_body(message_event(f"<{stack.article_url()}>")))
+    await brief_posted(stack)
+    payload = message_payload(updates(stack)[0])
+    shown = json.dumps(payload, ensure_ascii=False)
+    assert "KI-Zusammenfassung" in shown or "Auszug, ohne KI" in shown
+    assert "AI summary" not in shown and "extractive summary" not in shown
+
+
 async def test_the_command_briefs_a_link_in_the_channel(stack: SlackStack) -> None:
     url = stack.article_url()
     status, text = await stack.post_command(url)

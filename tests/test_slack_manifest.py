@@ -33,11 +33,14 @@ def test_the_manifest_has_exactly_the_scopes_and_events_used() -> None:
         "chat:write",
         "commands",
         "reactions:read",
+        "app_mentions:read",  # issue 18: questions in a brief's thread
+        "users:read",  # issue 18: who may delete a brief
     }
     assert list_under(text, "bot_events") == {
         "message.channels",
         "message.groups",
         "reaction_added",
+        "app_mention",
     }
     assert re.search(r"^\s*socket_mode_enabled: true$", text, re.MULTILINE)
     assert re.search(r"^\s*- command: /linkbrief$", text, re.MULTILINE)
@@ -47,5 +50,5 @@ def test_every_scope_is_explained_in_a_comment() -> None:
     lines = MANIFEST.read_text(encoding="utf-8").splitlines()
     for i, line in enumerate(lines):
         if re.fullmatch(r"\s*- (channels:history|groups:history|chat:write|commands|"
-                        r"reactions:read)", line):  # fmt: skip
+                        r"reactions:read|app_mentions:read|users:read)", line):  # fmt: skip
             assert lines[i - 1].strip().startswith("#"), f"no reason given for {line.strip()}"

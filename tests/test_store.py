@@ -99,7 +99,7 @@ async def test_migrations_create_exactly_the_models_and_are_idempotent(
             names = await conn.run_sync(_table_names)
             version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
         assert names == {*Base.metadata.tables, "alembic_version"}
-        assert version == [("0002",)]  # the head revision
+        assert version == [("0004_issue19_language",)]  # the head revision
         assert await again.get_brief("https://example.org/post", 60) is not None
     finally:
         await again.close()

@@ -30,9 +30,10 @@ PROMPT = "Paste a link (Ctrl-D to quit):"
 class ConsoleView:
     """Prints prompts, status lines, briefs and errors; one per console session."""
 
-    def __init__(self, stdout: TextIO, *, interactive: bool) -> None:
+    def __init__(self, stdout: TextIO, *, interactive: bool, prompt: str = PROMPT) -> None:
         self.stdout = stdout
         self.interactive = interactive
+        self.prompt_text = prompt
         self.terminal = _is_tty(stdout)
         # highlight=False: rich must not colour numbers and URLs it finds in article text.
         self._console = Console(file=stdout, highlight=False, soft_wrap=False) if (
@@ -45,9 +46,9 @@ class ConsoleView:
         if not self.interactive:
             return
         if self._console is not None:
-            self._console.print(PROMPT, style="bold")
+            self._console.print(self.prompt_text, style="bold", markup=False, soft_wrap=True)
         else:
-            self._write(PROMPT)
+            self._write(self.prompt_text)
 
     def note(self, text: str) -> None:
         """A line about the input itself (no link found, links skipped)."""
@@ -55,6 +56,11 @@ class ConsoleView:
             self._console.print(text, style="dim", markup=False)
         else:
             self._write(text)
+
+    def text(self, text: str) -> None:
+        """An answer already rendered as text (a follow-up question's)."""
+        self._separate()
+        self._write(text.rstrip("\n"))
 
     @contextmanager
     def briefing(self) -> Iterator[None]:

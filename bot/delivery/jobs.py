@@ -70,6 +70,7 @@ class Request:
     jobs: list[LinkJob]
     asker: Asker = field(default_factory=Asker)
     place: dict[str, Any] = field(default_factory=dict)
+    language: str = ""  # issue 19: the channel's, for the brief's labels (looked up, not stored)
 
     @classmethod
     def for_links(

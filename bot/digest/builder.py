@@ -1,9 +1,9 @@
 """Building a digest: gather what is new, merge one story told by several sources, rank, summarize.
 
-Stories are merged (union-find) when two candidates share a canonical URL,
-have near-identical titles (most word stems shared, and a rapidfuzz
-token-sort ratio above 82), or quote the same
-words (a quoted span of five words or more in both descriptions or briefs).
+Stories are merged when two candidates share a canonical URL or quote the
+same words (a quoted span of five words or more in both descriptions or
+briefs), and otherwise by what they report (``bot.digest.stories``: names,
+figures and event words, weighted by how rare they are in the batch).
 Entries are ranked by number of sources, channel shares and recency. Each
 entry gets one line: a cached brief's first sentence when there is one, a
 fresh brief while the per-digest cap on summaries lasts, and beyond it an
@@ -17,13 +17,14 @@ import logging
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from rapidfuzz import fuzz
-
-from bot.digest.models import Digest, DigestEntry, LineMode, SourceRef
+from bot.digest.disagree import OutletText, disagreements
+from bot.digest.models import Digest, DigestEntry, Disagreement, LineMode, SourceRef
+from bot.digest.stories import StoryText, group_stories
 from bot.errors import LinkbriefError
+from bot.i18n import CONTENT_LANGUAGES, DEFAULT_LANGUAGE, long_date, translator
 from bot.pipeline.models import Brief
 from bot.pipeline.sentences import split_sentences
 from bot.store.digests import DigestChannel, DigestStore, SharedLink, StoredItem
@@ -33,16 +34,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TITLE_SIMILARITY = 82.0  # token-sort ratio above which two titles name one story
-MIN_WORD_OVERLAP = 0.6  # and more than this share of their word stems in common
-MIN_TITLE_WORDS = 3  # shorter titles ("Update", "News") never merge by title alone
 MIN_QUOTE_WORDS = 5
 PUBLISHED_LOOKBACK = timedelta(days=2)  # older items of a newly added feed stay out
 FIRST_DIGEST_WINDOW = timedelta(days=1)
 MAX_FIRST_WINDOW = timedelta(days=7)
 LINE_LIMIT = 240
 MAX_CANDIDATES = 2000
-SHARED_SOURCE = "shared in this channel"
+MAX_VOICES = 8  # items of one story read for disagreements
+SHARED_SOURCE = "shared in this channel"  # marks a candidate that is a channel share
 _QUOTE_RE = re.compile(r"[“\"«„]([^“”\"«»„]{12,400})[”\"»“]")
 _NON_WORD = re.compile(r"[^\w\s]")
 
@@ -83,63 +82,20 @@ def quoted_spans(text: str) -> set[str]:
     return spans
 
 
-def _stems(title: str) -> frozenset[str]:
-    return frozenset(w[:5] for w in title.split() if len(w) > 2)
-
-
-class _UnionFind:
-    def __init__(self, n: int) -> None:
-        self.parent = list(range(n))
-
-    def find(self, i: int) -> int:
-        while self.parent[i] != i:
-            self.parent[i] = self.parent[self.parent[i]]
-            i = self.parent[i]
-        return i
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-
 def cluster_stories(candidates: list[Candidate]) -> list[list[Candidate]]:
-    """Group candidates that tell the same story; each group keeps input order."""
-    uf = _UnionFind(len(candidates))
+    """Group candidates that tell the same story; each group keeps input order.
+
+    Same canonical URL or same quotation: one story whatever the wording; the
+    rest is grouped by content (``bot.digest.stories``).
+    """
+    links: list[tuple[int, int]] = []
     by_url: dict[str, int] = {}
     by_quote: dict[str, int] = {}
     for i, cand in enumerate(candidates):
-        first = by_url.setdefault(cand.canonical_url, i)
-        uf.union(first, i)
-        for quote in cand.quotes:
-            uf.union(by_quote.setdefault(quote, i), i)
-    titled = [
-        (i, _norm_title(c.title))
-        for i, c in enumerate(candidates)
-        if len(_norm_title(c.title).split()) >= MIN_TITLE_WORDS
-    ]
-    # Only titles sharing enough word stems are compared (an inverted index), so
-    # the cost follows the number of near-duplicates, not the square of the titles.
-    stems = [_stems(t) for _, t in titled]
-    index: dict[str, list[int]] = {}
-    for a, words in enumerate(stems):
-        shared: dict[int, int] = {}
-        for word in words:
-            for b in index.get(word, ()):
-                shared[b] = shared.get(b, 0) + 1
-            index.setdefault(word, []).append(a)
-        for b, common in shared.items():
-            overlap = common / (len(words) + len(stems[b]) - common)
-            # Most of the words must be the same, and read alike in order-free form
-            # ("Weather for Tuesday" and "…Wednesday" share words but are not one story).
-            if overlap > MIN_WORD_OVERLAP and (
-                fuzz.token_sort_ratio(titled[a][1], titled[b][1]) >= TITLE_SIMILARITY
-            ):
-                uf.union(titled[a][0], titled[b][0])
-    groups: dict[int, list[Candidate]] = {}
-    for i, cand in enumerate(candidates):
-        groups.setdefault(uf.find(i), []).append(cand)
-    return list(groups.values())
+        links.append((by_url.setdefault(cand.canonical_url, i), i))
+        links.extend((by_quote.setdefault(quote, i), i) for quote in cand.quotes)
+    texts = [StoryText(title=c.title, text=c.summary) for c in candidates]
+    return [[candidates[i] for i in group] for group in group_stories(texts, links)]
 
 
 # --- ranking --------------------------------------------------------------------
@@ -159,18 +115,18 @@ def _entry(group: list[Candidate], score: float) -> DigestEntry:
     reports = sorted(
         (c for c in group if c.source != SHARED_SOURCE), key=lambda c: (c.when, c.source)
     )
-    ordered = [*reports, *(c for c in group if c.source == SHARED_SOURCE)]
-    primary = ordered[0]
+    shared = [c for c in group if c.source == SHARED_SOURCE]
+    primary = (reports or shared)[0]
     sources: list[SourceRef] = []
     seen: set[str] = set()
-    for cand in ordered:
+    for cand in reports:  # outlets only: the channel's shares are a count, not a source
         if cand.source not in seen:
             seen.add(cand.source)
             sources.append(SourceRef(name=cand.source, url=cand.url))
     return DigestEntry(
         title=primary.title or primary.canonical_url,
         url=primary.url,
-        line=extractive_line(next((c.summary for c in ordered if c.summary), "")),
+        line=extractive_line(next((c.summary for c in [*reports, *shared] if c.summary), "")),
         sources=sources,
         shares=sum(c.shares for c in group),
         published=min((c.published for c in group if c.published), default=None),
@@ -182,13 +138,20 @@ def _sort_title(group: list[Candidate]) -> str:
     return min((c.title or c.canonical_url) for c in group)
 
 
-def rank_entries(groups: list[list[Candidate]], now: datetime, limit: int) -> list[DigestEntry]:
-    """The ``limit`` best stories as entries (only those are built)."""
+def rank_stories(
+    groups: list[list[Candidate]], now: datetime, limit: int
+) -> list[tuple[DigestEntry, list[Candidate]]]:
+    """The ``limit`` best stories as entries, each with its group (only those are built)."""
     scored = sorted(
         ((round(story_score(g, now), 4), g) for g in groups),
         key=lambda pair: (-pair[0], _sort_title(pair[1])),
     )
-    return [_entry(group, score) for score, group in scored[:limit]]
+    return [(_entry(group, score), group) for score, group in scored[:limit]]
+
+
+def rank_entries(groups: list[list[Candidate]], now: datetime, limit: int) -> list[DigestEntry]:
+    """The ``limit`` best stories as entries."""
+    return [entry for entry, _ in rank_stories(groups, now, limit)]
 
 
 def extractive_line(text: str, limit: int = LINE_LIMIT) -> str:
@@ -206,6 +169,12 @@ def _brief_line(brief: Brief) -> str:
 
 
 # --- the whole build ------------------------------------------------------------------
+
+
+def digest_title(day: date, lang: str | None = None) -> str:
+    """``Daily digest — Wednesday 25 November 2026``, in the channel's language."""
+    date_text = long_date(day, lang)
+    return translator(lang).gettext("Daily digest — %(date)s") % {"date": date_text}
 
 
 def digest_window(channel: DigestChannel, last_until: datetime | None, until: datetime) -> datetime:
@@ -261,13 +230,14 @@ async def build_digest(
     channel: DigestChannel,
     *,
     day: str,
-    title: str,
+    title: str | None = None,
     since: datetime,
     until: datetime,
     llm_calls: int | None = None,
 ) -> Digest:
     """The digest for ``channel`` covering (since, until]; spends at most ``llm_calls`` briefs."""
     digests = DigestStore(app.store)
+    language = await digests.channel_language(channel.platform, channel.channel_id)
     items = await digests.items_for_channel(
         channel.platform,
         channel.channel_id,
@@ -291,14 +261,19 @@ async def build_digest(
                 cand.title, cand.summary = brief.title, brief.summary
                 cand.quotes = {_norm_title(c.quote) for c in brief.verified_claims if c.quote}
     groups = await asyncio.to_thread(cluster_stories, candidates)
-    entries = rank_entries(groups, until, channel.max_entries)
+    ranked = rank_stories(groups, until, channel.max_entries)
+    for entry, group in ranked:
+        entry.disagreements = await _disagreements(app, group)
+    entries = [entry for entry, _ in ranked]
     cap = app.settings.digest_llm_calls if llm_calls is None else llm_calls
-    spent = await _fill_lines(app, entries, cap)
+    content = CONTENT_LANGUAGES.get(language or "", "")
+    spent = await _fill_lines(app, entries, cap, content)
     return Digest(
         platform=channel.platform,
         channel_id=channel.channel_id,
         day=day,
-        title=title,
+        title=title or digest_title(date.fromisoformat(day), language),
+        language=language or DEFAULT_LANGUAGE,
         since=since,
         until=until,
         entries=entries,
@@ -307,17 +282,53 @@ async def build_digest(
     )
 
 
-async def _fill_lines(app: App, entries: list[DigestEntry], cap: int) -> int:
-    """Give each entry its line; returns how many fresh briefs (capped calls) were made."""
+async def _disagreements(app: App, group: list[Candidate]) -> list[Disagreement]:
+    """What the outlets of one story disagree on, from their items and cached briefs."""
+    feed_urls = {c.canonical_url for c in group if c.source != SHARED_SOURCE}
+    if len(group) < 2:
+        return []
+    texts: list[OutletText] = []
+    # Earliest report first, as the entry lists its outlets.
+    for cand in sorted(group, key=lambda c: (c.source == SHARED_SOURCE, c.when, c.source)):
+        if cand.source == SHARED_SOURCE and cand.canonical_url in feed_urls:
+            continue  # the same article as a feed item: not another voice
+        if len(texts) >= MAX_VOICES:
+            break  # a cached-brief read per voice: a big story costs a bounded number
+        brief = await app.service.cached_brief(cand.canonical_url)
+        outlet = cand.source
+        if cand.source == SHARED_SOURCE:
+            outlet = (brief.site if brief is not None and brief.site else "") or _host(cand.url)
+        text = f"{cand.title}\n{cand.summary}"
+        quotes: list[tuple[str, str]] = []
+        if brief is not None:
+            text += "\n" + brief.summary
+            quotes = [(c.quote, c.speaker) for c in brief.verified_claims if c.quote]
+        texts.append(OutletText(outlet=outlet, text=text, quotes=quotes))
+    if len({t.outlet for t in texts}) < 2:
+        return []
+    return disagreements(texts)
+
+
+async def _fill_lines(app: App, entries: list[DigestEntry], cap: int, language: str = "") -> int:
+    """Give each entry its line; returns how many fresh briefs (capped calls) were made.
+
+    ``language``: the channel's (for the model); a brief already cached in it is
+    used first, then one in the article's language, then a fresh one in it.
+    """
     to_brief: list[DigestEntry] = []
     for entry in entries:
-        cached = await app.service.cached_brief(_canonical(entry.url))
+        cached = None
+        if language:
+            cached = await app.service.cached_brief(_cache_key(app, entry.url, language))
+        if cached is None:
+            cached = await app.service.cached_brief(_canonical(entry.url))
         if cached is not None:
             _apply(entry, cached, "cached")
         elif len(to_brief) < cap:
             to_brief.append(entry)
     results = await asyncio.gather(
-        *(app.service.brief_url(e.url) for e in to_brief), return_exceptions=True
+        *(app.service.brief_url(e.url, language=language) for e in to_brief),
+        return_exceptions=True,
     )
     for entry, result in zip(to_brief, results, strict=True):
         if isinstance(result, Brief):
@@ -335,6 +346,13 @@ def _apply(entry: DigestEntry, brief: Brief, mode: LineMode) -> None:
         entry.line, entry.line_mode = line, mode
     if not entry.title or entry.title == entry.url:
         entry.title = brief.title or entry.title
+
+
+def _cache_key(app: App, url: str, language: str) -> str:
+    try:
+        return app.service.cache_key(url, language)
+    except LinkbriefError:
+        return url
 
 
 def _canonical(url: str) -> str:

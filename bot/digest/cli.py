@@ -3,6 +3,7 @@
     linkbrief digest add --channel slack:C123 https://example.org/feed.xml
     linkbrief digest list [--channel slack:C123]
     linkbrief digest time --channel discord:42 08:30 Europe/Berlin
+    linkbrief digest language --channel slack:C123 de
     linkbrief digest preview --channel slack:C123 [--format markdown|slack|discord]
     linkbrief digest run-now [--channel slack:C123]
 
@@ -47,6 +48,11 @@ _VERBS: dict[str, tuple[str, list[tuple[str, dict[str, Any]]]]] = {
     "days": ("weekdays only, or every day", [("days", {"choices": ("weekdays", "daily")})]),
     "max": ("most entries in one digest", [("n", {})]),
     "shares": ("include the links shared in the channel", [("onoff", {"choices": ("on", "off")})]),
+    "language": (
+        "the channel's language for the bot's words and the digest (en, de, fr, es, ru; "
+        "'default' for English)",
+        [("language", {"nargs": "?"})],
+    ),
     "preview": ("the digest as it would look now (nothing is sent or recorded)", []),
     "stop": ("unsubscribe the channel", []),
     "run-now": ("deliver today's digest now (once a day at most, as scheduled ones)", []),

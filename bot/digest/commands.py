@@ -7,6 +7,7 @@
     days weekdays|daily   weekdays only, or every day
     max <n>               at most n entries
     shares on|off         include the links shared in the channel
+    language [de]         the channel's language (also ``/linkbrief language de``)
     preview               the digest as it would look now (only to the caller)
     stop                  unsubscribe the channel
 
@@ -28,6 +29,7 @@ from bot.digest.poller import resolve_feed
 from bot.digest.render import RenderedDigest, render_digest
 from bot.digest.scheduler import DigestScheduler, parse_hhmm
 from bot.errors import LinkbriefError
+from bot.i18n import _, active_language, ngettext
 from bot.pipeline.urls import canonical_url
 from bot.store.digests import DigestChannel, DigestStore, FeedState
 from bot.timeutil import utc_now
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
 USAGE = (
     "Usage: `/linkbrief digest add <url>` · `remove <url>` · `list` · "
     "`time 08:30 Europe/Berlin` · `days weekdays|daily` · `max 10` · `shares on|off` · "
-    "`preview` · `stop`"
+    "`language de` · `preview` · `stop`"
 )
 _SLACK_LINK = re.compile(r"^<([^|>]+)(?:\|[^>]*)?>$")
 
@@ -55,7 +57,8 @@ def _fail(text: str) -> CommandReply:
     return CommandReply(text, ephemeral=True, ok=False)
 
 
-NO_DIGEST = _fail("This channel has no digest. Start one: `/linkbrief digest add <url>`.")
+def _no_digest() -> CommandReply:
+    return _fail(_("This channel has no digest. Start one: `/linkbrief digest add <url>`."))
 
 
 def _url_arg(raw: str) -> str:
@@ -94,13 +97,15 @@ async def handle_digest_command(
         return _fail(USAGE)
     verb, rest = words[0].lower(), words[1:]
     now = clock()
-    handler = _HANDLERS.get(verb)
-    if handler is None:
-        return _fail(f"I don't know `digest {verb}`. {USAGE}")
-    try:
-        return await handler(app, platform, channel_id, rest, now)
-    except LinkbriefError as exc:
-        return _fail(str(exc))
+    lang = await DigestStore(app.store).channel_language(platform, channel_id)
+    with active_language(lang):  # replies in the channel's language
+        handler = _HANDLERS.get(verb)
+        if handler is None:
+            return _fail(_("I don't know `digest %(verb)s`.") % {"verb": verb} + f" {USAGE}")
+        try:
+            return await handler(app, platform, channel_id, rest, now)
+        except LinkbriefError as exc:
+            return _fail(str(exc))
 
 
 async def _add(
@@ -131,11 +136,15 @@ async def _add(
     added = await digests.follow(platform, channel_id, key, url, now)
     name = resolved.parsed.title or resolved.feed_url
     if not added:
-        return CommandReply(f"This channel already follows {name} ({resolved.feed_url}).")
+        text = _("This channel already follows %(name)s (%(url)s).")
+        return CommandReply(text % {"name": name, "url": resolved.feed_url})
+    text = _(
+        "Following %(name)s (%(url)s): %(items)s in it now. "
+        "New ones go into this channel's daily digest."
+    )
+    items = _items(len(resolved.parsed.items))
     return CommandReply(
-        f"Following {name} ({resolved.feed_url}): {_items(len(resolved.parsed.items))} in it now. "
-        "New ones go into this channel's daily digest.",
-        ephemeral=False,
+        text % {"name": name, "url": resolved.feed_url, "items": items}, ephemeral=False
     )
 
 
@@ -153,8 +162,9 @@ async def _remove(
         except LinkbriefError:
             removed = False
     if not removed:
-        return _fail(f"This channel doesn't follow {raw}. See `/linkbrief digest list`.")
-    return CommandReply(f"Stopped following {raw}.", ephemeral=False)
+        text = _("This channel doesn't follow %(url)s. See `/linkbrief digest list`.")
+        return _fail(text % {"url": raw})
+    return CommandReply(_("Stopped following %(url)s.") % {"url": raw}, ephemeral=False)
 
 
 def _feed_status(feed: FeedState, now: datetime) -> str:
@@ -168,7 +178,7 @@ def _feed_status(feed: FeedState, now: datetime) -> str:
 
 
 def _items(n: int) -> str:
-    return f"{n} item" if n == 1 else f"{n} items"
+    return ngettext("%(n)d item", "%(n)d items", n) % {"n": n}
 
 
 def describe_channel(channel: DigestChannel, feeds: list[FeedState], now: datetime) -> str:
@@ -193,7 +203,7 @@ async def _list(
     digests = DigestStore(app.store)
     channel = await digests.get_channel(platform, channel_id)
     if channel is None:
-        return NO_DIGEST
+        return _no_digest()
     feeds = await digests.followed_feeds(platform, channel_id)
     return CommandReply(describe_channel(channel, feeds, now))
 
@@ -206,18 +216,22 @@ async def _time(
     try:
         at = parse_hhmm(rest[0])
     except ValueError:
-        return _fail(f"{rest[0]!r} is not a time like 08:30 (24-hour clock).")
+        return _fail(
+            _("%(value)s is not a time like 08:30 (24-hour clock).") % {"value": repr(rest[0])}
+        )
     channel = await _channel(app, platform, channel_id, now)
     zone = rest[1] if len(rest) == 2 else channel.timezone
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
-        return _fail(f"{zone!r} is not an IANA timezone (e.g. Europe/Berlin, UTC).")
+        text = _("%(value)s is not an IANA timezone (e.g. Europe/Berlin, UTC).")
+        return _fail(text % {"value": repr(zone)})
     hhmm = at.strftime("%H:%M")
     await DigestStore(app.store).update_channel(
         platform, channel_id, now, delivery_time=hhmm, timezone=zone
     )
-    return CommandReply(f"The digest now comes at {hhmm} {zone}.", ephemeral=False)
+    text = _("The digest now comes at %(time)s %(zone)s.") % {"time": hhmm, "zone": zone}
+    return CommandReply(text, ephemeral=False)
 
 
 async def _days(
@@ -230,7 +244,9 @@ async def _days(
     weekdays = choice == "weekdays"
     await DigestStore(app.store).update_channel(platform, channel_id, now, weekdays_only=weekdays)
     return CommandReply(
-        "The digest now comes on weekdays only." if weekdays else "The digest now comes every day.",
+        _("The digest now comes on weekdays only.")
+        if weekdays
+        else _("The digest now comes every day."),
         ephemeral=False,
     )
 
@@ -242,7 +258,8 @@ async def _max(
         return _fail("Usage: `/linkbrief digest max 10` (1 to 50)")
     await _channel(app, platform, channel_id, now)
     await DigestStore(app.store).update_channel(platform, channel_id, now, max_entries=int(rest[0]))
-    return CommandReply(f"The digest now lists at most {int(rest[0])} entries.", ephemeral=False)
+    text = _("The digest now lists at most %(n)d entries.") % {"n": int(rest[0])}
+    return CommandReply(text, ephemeral=False)
 
 
 async def _shares(
@@ -255,8 +272,12 @@ async def _shares(
     await DigestStore(app.store).update_channel(
         platform, channel_id, now, include_shares=choice == "on"
     )
-    what = "includes" if choice == "on" else "leaves out"
-    return CommandReply(f"The digest now {what} the links shared here.", ephemeral=False)
+    text = (
+        _("The digest now includes the links shared here.")
+        if choice == "on"
+        else _("The digest now leaves out the links shared here.")
+    )
+    return CommandReply(text, ephemeral=False)
 
 
 async def _preview(
@@ -265,7 +286,7 @@ async def _preview(
     digests = DigestStore(app.store)
     channel = await digests.get_channel(platform, channel_id)
     if channel is None:
-        return NO_DIGEST
+        return _no_digest()
     scheduler = DigestScheduler(app, {}, clock=lambda: now, poll_feeds=False)
     day = now.astimezone(ZoneInfo(channel.timezone)).date()
     digest = await scheduler.build(channel, day, now)
@@ -277,7 +298,15 @@ async def _stop(
     app: App, platform: str, channel_id: str, rest: list[str], now: datetime
 ) -> CommandReply:
     await DigestStore(app.store).drop_channel(platform, channel_id)
-    return CommandReply("This channel no longer gets a digest.", ephemeral=False)
+    return CommandReply(_("This channel no longer gets a digest."), ephemeral=False)
+
+
+async def _language(
+    app: App, platform: str, channel_id: str, rest: list[str], now: datetime
+) -> CommandReply:
+    from bot.digest.language import handle_language_command  # it builds on CommandReply
+
+    return await handle_language_command(app, platform, channel_id, rest, now)
 
 
 _HANDLERS = {
@@ -290,6 +319,7 @@ _HANDLERS = {
     "days": _days,
     "max": _max,
     "shares": _shares,
+    "language": _language,
     "preview": _preview,
     "stop": _stop,
 }

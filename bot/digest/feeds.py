@@ -34,6 +34,7 @@ import feedparser
 from defusedxml import DefusedXmlException
 
 from bot.errors import LinkbriefError
+from bot.pipeline.decoding import decode_text
 from bot.store.digests import NewItem
 
 FEED_TYPES = frozenset(
@@ -120,7 +121,7 @@ def parse_feed(body: bytes, content_type: str, base_url: str) -> ParsedFeed:
 def discover_feed_links(page: bytes, base_url: str, charset: str | None = None) -> list[str]:
     """Feed URLs a page announces with ``<link rel="alternate" type="…">``, best first."""
     finder = _AlternateFinder()
-    finder.feed(page.decode(charset or "utf-8", errors="replace"))
+    finder.feed(decode_text(page, charset))
     found = sorted(finder.links, key=lambda pair: ALTERNATE_TYPES.index(pair[0]))
     urls: list[str] = []
     base = finder.base or base_url

@@ -13,11 +13,28 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 LineMode = Literal["cached", "summarized", "extractive"]
+LEGACY_SHARED_SOURCE = "shared in this channel"
 
 
 class SourceRef(BaseModel):
-    name: str  # the outlet (feed title), or "shared in this channel"
+    name: str  # the outlet (feed title); the channel's own shares are counted in ``shares``
     url: str  # that outlet's link to the story
+
+
+DisagreementKind = Literal["vote", "amount", "percent", "date", "count", "speaker"]
+
+
+class DisagreementValue(BaseModel):
+    value: str  # as the outlets wrote it ("$48m", "5–2"), or the speaker named
+    sources: list[str]  # the outlets that give this value
+
+
+class Disagreement(BaseModel):
+    """One figure (or a quotation's speaker) on which the outlets of a story differ."""
+
+    kind: DisagreementKind
+    subject: str = ""  # what is counted ("flights"), or the quotation whose speaker differs
+    values: list[DisagreementValue]
 
 
 class DigestEntry(BaseModel):
@@ -27,14 +44,20 @@ class DigestEntry(BaseModel):
     url: str
     line: str  # one-line summary
     line_mode: LineMode = "extractive"
-    sources: list[SourceRef] = Field(default_factory=list)
+    sources: list[SourceRef] = Field(default_factory=list)  # outlets, earliest first
     shares: int = 0  # times the channel shared it
+    disagreements: list[Disagreement] = Field(default_factory=list)
     published: datetime | None = None
     score: float = 0.0
 
     @property
     def also_covered_by(self) -> list[SourceRef]:
-        return self.sources[1:]
+        return self.outlets[1:]
+
+    @property
+    def outlets(self) -> list[SourceRef]:
+        """The outlets (a digest written before shares were kept apart listed them as a source)."""
+        return [s for s in self.sources if s.name != LEGACY_SHARED_SOURCE]
 
 
 class Digest(BaseModel):
@@ -47,6 +70,7 @@ class Digest(BaseModel):
     entries: list[DigestEntry] = Field(default_factory=list)
     candidates: int = 0  # items and shares considered
     summaries_made: int = 0  # brief_url calls spent on this digest (the capped ones)
+    language: str = "en"  # of the bot's own words in it (the channel's setting)
 
     @property
     def key(self) -> str:

@@ -99,10 +99,6 @@ def latest_due(channel: DigestChannel, now: datetime) -> tuple[date, datetime] |
     return None
 
 
-def digest_title(day: date) -> str:
-    return f"Daily digest — {day.strftime('%A')} {day.day} {day.strftime('%B %Y')}"
-
-
 def make_owner() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
@@ -208,7 +204,6 @@ class DigestScheduler:
             self.app,
             channel,
             day=day.isoformat(),
-            title=digest_title(day),
             since=digest_window(channel, last, now),
             until=now,
         )

@@ -27,6 +27,9 @@ USER_VARIABLES = frozenset(
 )
 # The ones without which the prompt is unsafe or useless.
 USER_REQUIRED = frozenset({"article", "boundary"})
+# Values the page controls (og:site_name, <title>, rel=canonical, the text): user.txt
+# may only place them between the two delimiters that carry $boundary.
+PAGE_VARIABLES = frozenset({"article", "title", "site", "url"})
 
 
 class PromptError(ConfigError):
@@ -74,6 +77,11 @@ class Prompts(BaseModel):
         missing = USER_REQUIRED - names
         if missing:
             raise ValueError(f"user.txt must use ${sorted(missing)[0]}")
+        outside = _unfenced_page_variables(value)
+        if outside:
+            raise ValueError(
+                f"user.txt places ${outside[0]} outside the delimiters that carry $$boundary"
+            )
         return value
 
     @property
@@ -94,10 +102,24 @@ class Prompts(BaseModel):
         if missing:
             raise PromptError(f"Missing prompt variable ${sorted(missing)[0]}.")
         boundary = variables.get("boundary", "")
-        if boundary and boundary in variables.get("article", ""):
+        if boundary and any(boundary in variables.get(name, "") for name in PAGE_VARIABLES):
             # Astronomically unlikely with a random boundary; refuse rather than be forged.
             raise PromptError("The article contains the prompt boundary; pick a new one.")
         return Template(self.user).substitute(variables)
+
+
+def _unfenced_page_variables(text: str) -> list[str]:
+    """Page variables that stand before the first or after the last ``$boundary``."""
+    spots: list[tuple[int, str]] = []
+    for match in Template.pattern.finditer(text):
+        name = match.group("named") or match.group("braced")
+        if name:
+            spots.append((match.start(), name))
+    fences = [at for at, name in spots if name == "boundary"]
+    if len(fences) < 2:
+        return sorted(name for _, name in spots if name in PAGE_VARIABLES)
+    first, last = fences[0], fences[-1]
+    return sorted({name for at, name in spots if name in PAGE_VARIABLES and not first < at < last})
 
 
 def load_prompts(directory: Path | None = None) -> Prompts:

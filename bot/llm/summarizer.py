@@ -13,6 +13,7 @@ budget; the raw context error never reaches a user.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import re
 from collections.abc import Callable
@@ -132,7 +133,12 @@ class LLMSummarizer:
         return self._fixed_tokens + estimate_tokens(user)
 
     # --- summarize ------------------------------------------------------------
-    async def summarize(self, article: Article) -> Draft:
+    async def summarize(self, article: Article, language: str = "") -> Draft:
+        if language and language != self.summary_language:
+            # A channel's own language: the same client and prompts, another instruction.
+            other = copy.copy(self)
+            other.summary_language = language
+            return await other.summarize(article)
         try:
             return await self._summarize(article, self.max_input_tokens)
         except ContextTooLong:

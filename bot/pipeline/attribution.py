@@ -81,8 +81,9 @@ ARTICLES = word_set("the a an")
 _INTRO_LEAD_RE = re.compile(
     r"^(?:according to|here(?:'s| is) what|from|via|per|as|in|quoting)\s+", re.IGNORECASE
 )
+# Starts only where a run of spaces starts, and takes the run whole: linear.
 _INTRO_TAIL_RE = re.compile(
-    r"\s+(?:wrote|writes|said|says|reported|reports|notes|noted|assessed|assesses|"
+    r"(?<!\s)\s++(?:wrote|writes|said|says|reported|reports|notes|noted|assessed|assesses|"
     r"explains|explained|put it|puts it|observed|observes|concluded|concludes|adds|added)"
     r"\b.*$",
     re.IGNORECASE,

@@ -17,8 +17,8 @@ from __future__ import annotations
 import re
 
 from bot.pipeline.cues import FIRST_PERSON, FUNCTION_WORDS, PRONOUNS
-from bot.pipeline.quotes import clean_speaker
 from bot.pipeline.sentences import word_set
+from bot.pipeline.subjects import clean_speaker
 
 MIN_PROSE_WORDS = 5
 MIN_LETTER_SHARE = 0.6

@@ -27,20 +27,14 @@ from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.xpaths import BODY_XPATH
 
+from bot.pipeline.hidden import drop_hidden
+
 # Leaf divs (no block children) whose parent also holds <p>/<blockquote> are paragraphs.
 _TEXT_DIVS = etree.XPath(
     "//*[p or blockquote]/div[not(div|p|table|ul|ol|dl|blockquote|pre|h1|h2|h3|h4|h5|h6"
     "|section|article|form|header|footer|nav|aside|figure|iframe)]"
 )
 _ARTICLES = etree.XPath("//article")
-# Elements a browser never renders: the ``hidden`` attribute, and inline styles that hide.
-# Trafilatura drops inline ``display:none`` itself but keeps ``<p hidden>``, which is how
-# a page hides a prompt injection from readers (tests/adversarial/test_model_output.py).
-_HIDDEN_ELEMENTS = etree.XPath(
-    "//body//*[@hidden or contains(translate(translate(@style, ' ', ''), 'DISPLAYNOEVSBT', "
-    "'displaynoevsbt'), 'display:none') or contains(translate(translate(@style, ' ', ''), "
-    "'VISBLTYHDEN', 'visbltyhden'), 'visibility:hidden')]"
-)
 _CLASSED_PARAGRAPH_PARENTS = etree.XPath("//*[@class][p]")
 _PARAGRAPH_TEXT = etree.XPath("string-length(normalize-space(string(.)))")
 # A later chunk of a split body carries real prose, not a teaser card's one-line excerpt.
@@ -64,9 +58,7 @@ def drop_hidden_elements(tree: HtmlElement) -> None:
     The summarizer must see what a reader sees; the text after a hidden element
     (its tail) is visible and stays.
     """
-    for element in _HIDDEN_ELEMENTS(tree):
-        if element.getparent() is not None:
-            element.drop_tree()
+    drop_hidden(tree)  # styles read as CSS, <template>, off-screen: bot/pipeline/hidden.py
 
 
 def divs_to_paragraphs(tree: HtmlElement) -> None:
@@ -185,7 +177,8 @@ _RELATED_LABEL = re.compile(
 _CONTACT = re.compile(
     r"\bfollow (?:us|him|her|me|them)\b[^.]{0,40}\b(?:twitter|facebook|instagram)"
     r"|\breach (?:the reporters?|him|her|them)\b|\bmay be reached at\b"
-    r"|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
+    # an e-mail address, read from where its run of name characters starts (linear)
+    r"|(?<![\w.+-])[\w.+-]++@[\w-]++(?:\.[\w-]++)++",
     re.IGNORECASE,
 )
 _CREDITS = re.compile(

@@ -5,13 +5,15 @@ Real parts and test fakes are interchangeable behind these protocols.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Protocol
 
 from bot.pipeline.models import Article, Brief, Draft, FetchedPage
 
 
 class Fetcher(Protocol):
-    async def fetch(self, url: str) -> FetchedPage: ...
+    # ``accept``: media types taken beyond the article ones (a caption track's XML)
+    async def fetch(self, url: str, *, accept: Collection[str] = ...) -> FetchedPage: ...
 
 
 class Summarizer(Protocol):
@@ -19,7 +21,9 @@ class Summarizer(Protocol):
 
     mode: str
 
-    async def summarize(self, article: Article) -> Draft: ...
+    async def summarize(self, article: Article, language: str = "") -> Draft:
+        """``language``: write the brief in it (quotes stay verbatim); "" = the article's."""
+        ...
 
 
 class BriefCache(Protocol):

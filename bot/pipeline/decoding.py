@@ -2,11 +2,18 @@
 
 A compression bomb must not grow past the fetcher's cap in memory: no single
 decompressor call here produces more than ``DECODE_STEP`` bytes, so the caller
-can stop at its cap after any piece.
+can stop at its cap after any piece. A ``Content-Encoding`` list longer than
+``MAX_CODINGS`` is refused before any decoder is built (33,000 ``br`` entries
+once cost 200 MB for a one-byte body; a thousand gzip layers overflowed the stack).
+
+``decode_text`` turns a body into text under a declared charset: only the web's
+text encodings are honoured (``charset=undefined``, ``rot13``, ``punycode``… fall
+back to UTF-8 / cp1252), and it never raises.
 """
 
 from __future__ import annotations
 
+import codecs
 import sys
 import zlib
 from collections.abc import Iterator
@@ -26,6 +33,9 @@ except ImportError:  # pragma: no cover - declared in pyproject, so only a broke
 from bot.errors import FetchError
 
 DECODE_STEP = 64 * 1024  # most decoded bytes produced per decompressor call
+# Real servers send one coding, rarely two; curl refuses more than five.
+MAX_CODINGS = 5
+MAX_HEADER_CHARS = 1024  # a Content-Encoding value longer than this is refused unread
 
 
 class ContentDecoder:
@@ -37,9 +47,14 @@ class ContentDecoder:
     """
 
     def __init__(self, content_encoding: str) -> None:
+        if len(content_encoding) > MAX_HEADER_CHARS:
+            raise _too_many()
         codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
+        codings = [c for c in codings if c != "identity"]
+        if len(codings) > MAX_CODINGS:
+            raise _too_many()
         # Codings are listed in the order applied, so undo them in reverse.
-        self._steps = [_step(c) for c in reversed(codings) if c != "identity"]
+        self._steps = [_step(c) for c in reversed(codings)]
 
     def feed(self, data: bytes) -> Iterator[bytes]:
         return self._run(0, data)
@@ -48,6 +63,7 @@ class ContentDecoder:
         return iter(())  # every step drains itself on each feed
 
     def _run(self, index: int, data: bytes) -> Iterator[bytes]:
+        # Recursion depth is at most MAX_CODINGS.
         if index == len(self._steps):
             if data:
                 yield data
@@ -158,8 +174,54 @@ def _step(coding: str) -> _ZlibStep | _BrotliStep | _ZstdStep:
         return _BrotliStep()
     if coding == "zstd" and ZstdDecompressor is not None:
         return _ZstdStep()
-    raise FetchError(f"The site sent the page in an encoding I can't read ({coding}).")
+    # The coding is named, but bounded: it came from the server.
+    raise FetchError(f"The site sent the page in an encoding I can't read ({coding[:40]}).")
+
+
+def _too_many() -> FetchError:
+    return FetchError("The site wrapped the page in too many layers of compression to read.")
 
 
 def _corrupt() -> FetchError:
     return FetchError("The site sent a damaged compressed page, so I couldn't read it.")
+
+
+# Text encodings a web page may declare (the WHATWG Encoding Standard's, as Python
+# names them). Anything else Python can "decode" — rot13, base64, zlib, punycode
+# (quadratic), undefined (always raises), unicode_escape — is not a page charset.
+_WEB_CHARSETS = (
+    "utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "ascii", "latin-1", "cp437",
+    "cp850", "cp866", "cp874", "cp1250", "cp1251", "cp1252", "cp1253", "cp1254", "cp1255",
+    "cp1256", "cp1257", "cp1258", "iso8859-2", "iso8859-3", "iso8859-4", "iso8859-5",
+    "iso8859-6", "iso8859-7", "iso8859-8", "iso8859-10", "iso8859-13", "iso8859-14",
+    "iso8859-15", "iso8859-16", "koi8-r", "koi8-u", "mac-roman", "mac-cyrillic", "gbk",
+    "gb2312", "gb18030", "big5", "big5hkscs", "euc-jp", "iso2022-jp", "shift-jis",
+    "cp932", "euc-kr", "cp949", "hz", "utf-8-sig", "tis-620",
+)  # fmt: skip
+_ALLOWED_CODECS = frozenset(codecs.lookup(name).name for name in _WEB_CHARSETS)
+MAX_CHARSET_CHARS = 40
+
+
+def text_codec(charset: str | None) -> str | None:
+    """The Python codec for a declared page charset, or None if it is not a web text encoding."""
+    if not charset or len(charset) > MAX_CHARSET_CHARS:
+        return None
+    label = charset.strip().strip("\"'").lower()
+    if label in ("iso-8859-1", "latin1", "us-ascii"):
+        label = "cp1252"  # browsers read these labels as windows-1252
+    try:
+        name = codecs.lookup(label).name
+    except (LookupError, ValueError):
+        return None
+    return name if name in _ALLOWED_CODECS else None
+
+
+def decode_text(data: bytes, charset: str | None) -> str:
+    """``data`` as text: the declared web charset, else UTF-8, else cp1252; never raises."""
+    for encoding in (text_codec(charset), "utf-8"):
+        if encoding:
+            try:
+                return data.decode(encoding)
+            except UnicodeError:  # UnicodeDecodeError and a codec's own UnicodeError
+                continue
+    return data.decode("cp1252", errors="replace")

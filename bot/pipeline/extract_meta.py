@@ -53,6 +53,8 @@ class PageMetadata:
     author: str = ""
     published: str = ""
     language: str = ""
+    image: str = ""  # og:image, absolute https only (never fetched by the bot)
+    ld_body: str = ""  # JSON-LD articleBody, for pages that render from data
 
 
 def read_metadata(tree: HtmlElement, url: str) -> PageMetadata:
@@ -73,7 +75,14 @@ def read_metadata(tree: HtmlElement, url: str) -> PageMetadata:
     canonical = _first(tree, "//link[@rel='canonical']/@href") or _first(
         tree, "//meta[@property='og:url']/@content"
     )
+    image = _first(
+        tree,
+        "//meta[@property='og:image' or @property='og:image:secure_url'"
+        " or @name='twitter:image' or @property='og:image:url']/@content",
+    )
     return PageMetadata(
+        image=_https_image(image, url),
+        ld_body=_ld_body(ld),
         canonical_url=_canonical(canonical, url),
         title=title,
         site=site or (urlsplit(url).hostname or "").removeprefix("www."),
@@ -157,6 +166,28 @@ def _ld_author(ld: list[dict[str, Any]]) -> str:
     return ""
 
 
+def _ld_body(ld: list[dict[str, Any]]) -> str:
+    """The longest JSON-LD ``articleBody`` (or ``text``) of an article-like item."""
+    best = ""
+    for item in ld:
+        for key in ("articleBody", "text"):
+            value = item.get(key)
+            if isinstance(value, str) and len(value) > len(best):
+                best = value.strip()
+    return best
+
+
+def _https_image(candidate: str, url: str) -> str:
+    """An absolute https image URL, or "": chat platforms load it, so nothing else."""
+    if not candidate:
+        return ""
+    absolute = urljoin(url, candidate.strip())
+    parts = urlsplit(absolute)
+    if parts.scheme != "https" or not parts.hostname or any(c in absolute for c in ' <>"\n'):
+        return ""
+    return absolute[:2000]
+
+
 def _canonical(candidate: str, url: str) -> str:
     """The page's declared canonical URL when it is http(s) and on the same site."""
     if not candidate:
@@ -172,7 +203,15 @@ def _same_site(a: str, b: str) -> bool:
     a, b = a.lower().removeprefix("www."), b.lower().removeprefix("www.")
     if not a or not b:
         return False
+    if _is_ip_literal(a) or _is_ip_literal(b):
+        return a == b  # an address has no "site" around it: 10.0.5.6 is not 192.168.5.6
     return a == b or a.endswith("." + b) or b.endswith("." + a) or _site(a) == _site(b)
+
+
+def _is_ip_literal(host: str) -> bool:
+    # IPv6 (has ":"), dotted IPv4, and every all-numeric spelling (0x7f.1, 2130706433).
+    labels = host.split(".")
+    return ":" in host or all(label.isdigit() or label.startswith("0x") for label in labels)
 
 
 def _site(host: str) -> str:

@@ -73,7 +73,6 @@ _LOWERCASE_STARTERS = word_set(
     """
 )
 _SENTENCE_ENDINGS = tuple('.!?…"”’)')
-_TRAILING_MARKERS_RE = re.compile(r"(?:\s*\[\d{1,3}\])+$")
 
 
 @dataclass(slots=True)
@@ -107,8 +106,9 @@ class ExtractiveSummarizer:
         self.summary_sentences = max(1, summary_sentences)
         self.max_claims = max(0, max_claims)
 
-    async def summarize(self, article: Article) -> Draft:
-        # Pure CPU work of a few milliseconds: not worth a thread hop.
+    async def summarize(self, article: Article, language: str = "") -> Draft:
+        # Extracts the article's own sentences, so its brief is in the article's language
+        # whatever ``language`` asks. Pure CPU work of a few ms: not worth a thread hop.
         return self.summarize_sync(article)
 
     def summarize_sync(self, article: Article) -> Draft:
@@ -246,7 +246,7 @@ def _quote_claim(
     if block.quoted and block.introducer:
         source = " ".join([block.introducer, *footnote_markers(unit.text)])
     text = " ".join(words)
-    sentence = _TRAILING_MARKERS_RE.sub("", unit.text).strip()
+    sentence = _strip_trailing_markers(unit.text).strip()
     # the whole sentence when it holds the quotation: it says who spoke, in the article's words
     claim = text
     quote = text
@@ -362,7 +362,7 @@ def _candidate(
 ) -> _Candidate | None:
     """The claim a sentence makes, if it makes one worth listing."""
     block = unit.block
-    quote = _TRAILING_MARKERS_RE.sub("", unit.text).strip()
+    quote = _strip_trailing_markers(unit.text).strip()
     outlet = article.site or article.author or AUTHOR
     source = outlet
     if block.quoted and block.introducer:
@@ -418,3 +418,22 @@ def _same_speaker(speaker: str, introducer: str) -> bool:
 
 def _first_person(text: str) -> bool:
     return re.search(r"\b(?:I|we|my|our)\b", FOOTNOTE_RE.sub("", text)) is not None
+
+
+def _strip_trailing_markers(text: str) -> str:
+    """``text`` without the footnote markers (``[1] [2]``) that end it.
+
+    Read backwards from the end, each character once (a regex anchored at ``$`` would
+    restart at every space of a long run).
+    """
+    cut = end = len(text)
+    while end and text[end - 1] == "]":
+        opening = text.rfind("[", max(0, end - 5), end - 1)
+        digits = text[opening + 1 : end - 1] if opening >= 0 else ""
+        if not (1 <= len(digits) <= 3 and digits.isdigit()):
+            break
+        end = opening
+        while end and text[end - 1].isspace():
+            end -= 1
+        cut = end
+    return text[:cut]

@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from bot.pipeline.wordcount import word_count
+
 ClaimKind = Literal["fact", "claim", "assessment", "opinion"]
 Mode = Literal["llm", "extractive"]
 
@@ -27,6 +29,18 @@ class FetchedPage:
     body: bytes
     redirects: list[str] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
+
+
+PageKind = Literal["article", "discussion", "video"]
+
+
+@dataclass(slots=True)
+class Comment:
+    """One comment of a discussion page, as the page shows it."""
+
+    author: str
+    text: str
+    depth: int = 0  # 0: a reply to the post itself
 
 
 @dataclass(slots=True)
@@ -49,10 +63,18 @@ class Article:
     source_format: Literal["html", "pdf", "text"] = "html"
     page_words: int = 0  # words on the whole page before cleaning
     links: list[str] = field(default_factory=list)  # hrefs inside the article body
+    image: str = ""  # og:image, https only; shown by the chat platform, never fetched by us
+    kind: PageKind = "article"
+    # How the text was obtained when not from the page's HTML body ("from the page's
+    # data", "from the captions"): told to the reader as brief warnings.
+    notes: list[str] = field(default_factory=list)
+    comments: list[Comment] = field(default_factory=list)  # a discussion page's comments
+    linked_url: str = ""  # a discussion's linked article, fetched through the same guard
+    caption_url: str = ""  # a video page's caption track, fetched through the same guard
 
     @property
     def article_words(self) -> int:
-        return len(self.text.split())
+        return word_count(self.text)
 
     @property
     def reduced_by_pct(self) -> int:
@@ -90,6 +112,15 @@ class Claim(DraftClaim):
     reason: str = ""  # why it was not verified ("" when verified)
 
 
+class ThreadPoint(BaseModel):
+    """One point of "What the thread says": a commenter and their verbatim words."""
+
+    commenter: str
+    quote: str
+    verified: bool = False
+    reason: str = ""
+
+
 class BriefStats(BaseModel):
     article_words: int = 0
     reduced_by_pct: int = 0
@@ -112,6 +143,9 @@ class Brief(BaseModel):
     claims: list[Claim] = Field(default_factory=list)
     stats: BriefStats = Field(default_factory=BriefStats)
     warnings: list[str] = Field(default_factory=list)
+    image: str = ""  # the article's og:image (https), shown as the chat thumbnail
+    kind: str = "article"  # "article", "discussion" or "video"
+    thread: list[ThreadPoint] = Field(default_factory=list)  # discussion pages only
 
     @property
     def verified_claims(self) -> list[Claim]:

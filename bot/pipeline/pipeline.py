@@ -2,12 +2,14 @@
 
 1. **fetch** the page through the SSRF-guarded fetcher;
 2. **extract** the article (``extract.extract_article``: main text, metadata,
-   the gates that refuse a page that is not an article);
+   the gates that refuse a page that is not an article), then fetch what a thread
+   or a video page points to (``follow``: the linked article, the caption track);
 3. **summarize** with the configured summarizer; if the model fails, or the
    requester's token budget is spent, the extractive summarizer writes the
    draft instead and a warning says so;
 4. **verify** every claim's quote and speaker against the article, strip links
-   the article did not have from the summary, and assemble the ``Brief``.
+   the article did not have from the summary, and assemble the ``Brief`` (with a
+   discussion page's verified thread points, ``discussion.thread_points``).
 
 Nothing here caches or shares work: ``BriefService`` (``service.py``) wraps
 this with the cache and single flight. The observer hears each stage as it
@@ -25,11 +27,13 @@ from dataclasses import dataclass, field
 from bot.errors import BudgetExhausted, LLMBadOutput, LLMError
 from bot.pipeline import progress
 from bot.pipeline.contracts import Fetcher, PipelineObserver, Summarizer, TokenBudget
-from bot.pipeline.extract import extract_article
+from bot.pipeline.discussion import thread_points
+from bot.pipeline.follow import follow
 from bot.pipeline.models import Article, Brief, BriefStats, Draft
 from bot.pipeline.observer import NoObserver
 from bot.pipeline.urls import canonical_url
 from bot.pipeline.verify import clean_summary, verify_draft
+from bot.pipeline.workers import extract_off_loop
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +44,10 @@ MODEL_UNUSABLE_WARNING = (
     "The language model answered something unusable, so this is the extractive brief (no AI)."
 )
 BUDGET_SPENT_WARNING = BudgetExhausted.default_message
-# CPU-bound steps run on the event loop up to these sizes, in a worker thread beyond:
-# a thread buys no parallelism under the GIL and its hand-offs cost (~3 ms a link,
-# bench/own_work.py), but a very large page must not hold the loop for long.
-INLINE_EXTRACT_BYTES = 512 * 1024
+# Extraction always runs in a worker process (bot/pipeline/workers.py): its cost is set
+# by a stranger's bytes (a 10 KB PDF can take seconds), so no size is safe on the loop.
+# Verification runs on the loop up to this size, in a thread beyond (a thread buys no
+# parallelism under the GIL, and its hand-offs cost ~3 ms a link: bench/own_work.py).
 INLINE_VERIFY_CHARS = 100_000
 
 
@@ -60,11 +64,19 @@ class Pipeline:
         return self.summarizer.mode != "extractive"
 
     async def brief(
-        self, url: str, *, budget: TokenBudget | None = None, degraded: bool = False
+        self,
+        url: str,
+        *,
+        budget: TokenBudget | None = None,
+        degraded: bool = False,
+        language: str = "",
     ) -> Brief:
-        """Fetch → extract → summarize → verify. ``degraded``: the budget is spent."""
+        """Fetch → extract → summarize → verify. ``degraded``: the budget is spent;
+        ``language``: what the model writes in ("" = the article's own)."""
         article = await self.article(url)
-        return await self.brief_article(article, budget=budget, degraded=degraded)
+        return await self.brief_article(
+            article, budget=budget, degraded=degraded, language=language
+        )
 
     def _stage(self, url: str, stage: progress.Step) -> None:
         """The observer's stage, and the same step for whoever watches this request
@@ -80,16 +92,21 @@ class Pipeline:
         page = await self.fetcher.fetch(url)
         self.observer.fetched(body_bytes=len(page.body), seconds=time.perf_counter() - started)
         self._stage(url, "reading")
-        if len(page.body) <= INLINE_EXTRACT_BYTES:
-            return extract_article(page)
-        return await asyncio.to_thread(extract_article, page)
+        article = await extract_off_loop(page)  # a worker process, killed past its deadline
+        # a thread's linked article, a video's captions: same fetcher, same guard, same worker
+        return await follow(article, self.fetcher, extract_off_loop)
 
     async def brief_article(
-        self, article: Article, *, budget: TokenBudget | None = None, degraded: bool = False
+        self,
+        article: Article,
+        *,
+        budget: TokenBudget | None = None,
+        degraded: bool = False,
+        language: str = "",
     ) -> Brief:
         """Summarize (falling back if need be), verify, and assemble the brief."""
         self._stage(article.url, "summarizing")
-        draft, mode = await self.summarize(article, budget, degraded=degraded)
+        draft, mode = await self.summarize(article, budget, degraded=degraded, language=language)
         self._stage(article.url, "checking")
         if len(article.text) <= INLINE_VERIFY_CHARS:
             claims = verify_draft(article, draft)
@@ -112,18 +129,24 @@ class Pipeline:
                 prompt_tokens=draft.prompt_tokens,
                 completion_tokens=draft.completion_tokens,
             ),
-            warnings=list(draft.warnings),
+            warnings=[*article.notes, *draft.warnings],  # how the text was read first
+            image=article.image,
+            kind=article.kind,
+            thread=thread_points(article.comments),
         )
 
     async def summarize(
-        self, article: Article, budget: TokenBudget | None, *, degraded: bool
+        self, article: Article, budget: TokenBudget | None, *, degraded: bool, language: str = ""
     ) -> tuple[Draft, str]:
         """The draft and the mode that wrote it; the model's tokens charged to ``budget``."""
         if degraded:
             return await self._fall_back(article, BudgetExhausted(), BUDGET_SPENT_WARNING)
         started = time.perf_counter()
         try:
-            draft = await self.summarizer.summarize(article)
+            if language:  # issue 19: a channel's language (quotes stay verbatim)
+                draft = await self.summarizer.summarize(article, language=language)
+            else:
+                draft = await self.summarizer.summarize(article)
         except LLMError as exc:
             if self.uses_model:
                 seconds = time.perf_counter() - started

@@ -3,6 +3,11 @@
 Conservative on purpose: a real article that merely mentions cookies or subscriptions
 must pass. A page is refused only when its text is short *and* dominated by the
 wall's own language, or when there is next to nothing to read.
+
+Length is counted in words where words are separated by spaces, and by characters
+where they are not (Chinese, Japanese, Thai, ...): a well-extracted Chinese article
+is a handful of space-separated "words". A short post that names its title and
+author is a post, not an empty page, and needs less text.
 """
 
 from __future__ import annotations
@@ -11,8 +16,11 @@ import re
 
 from bot.errors import ConsentWall, EmptyPage, Paywall
 from bot.pipeline.models import Article
+from bot.pipeline.wordcount import word_count
 
 MIN_WORDS = 40
+# A short post with a title and a byline: enough text for a sentence or two.
+MIN_SHORT_POST_WORDS = 12
 # Above this many words a page is an article whatever phrases it contains.
 WALL_MAX_WORDS = 400
 TEASER_MAX_WORDS = 250
@@ -54,14 +62,13 @@ def check_article(article: Article, page_text_hint: str | None = None) -> None:
     extractor saw); it only strengthens the consent/paywall diagnosis, never a pass.
     """
     text = article.text or ""
-    words = text.split()
-    count = len(words)
+    count = word_count(text)
     hint = page_text_hint or ""
     if count <= WALL_MAX_WORDS and _is_consent_wall(text, count):
         raise ConsentWall()
     if count <= TEASER_MAX_WORDS and _PAYWALL_PHRASES.search(text):
         raise Paywall()
-    if count < MIN_WORDS:
+    if count < _minimum(article):
         # an empty extraction from a page that is all consent or paywall language
         if hint and _is_consent_wall(hint, len(hint.split())):
             raise ConsentWall()
@@ -70,15 +77,21 @@ def check_article(article: Article, page_text_hint: str | None = None) -> None:
         raise EmptyPage()
 
 
-def _is_consent_wall(text: str, word_count: int) -> bool:
+def _minimum(article: Article) -> int:
+    if article.title.strip() and article.author.strip():
+        return MIN_SHORT_POST_WORDS
+    return MIN_WORDS
+
+
+def _is_consent_wall(text: str, count: int) -> bool:
     """Mostly consent language: several of the wall's own buttons and phrases, and consent
     terms dense for the length. An article *about* cookie rules quotes one or two such
     phrases, not three distinct ones in a few hundred words."""
-    if word_count == 0:
+    if count == 0:
         return False
     actions = {match.lower() for match in _CONSENT_ACTIONS.findall(text)}
     if len(actions) < MIN_DISTINCT_ACTIONS:
         return False
     hits = len(_CONSENT_PHRASES.findall(text))
     # roughly one consent term per 25 words of text; at least four in all
-    return hits >= 4 and hits * 25 >= word_count
+    return hits >= 4 and hits * 25 >= count

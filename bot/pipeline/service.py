@@ -19,11 +19,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.errors import LinkbriefError
 from bot.pipeline.contracts import BriefCache, Fetcher, PipelineObserver, Summarizer, TokenBudget
-from bot.pipeline.extract import extract_file
 from bot.pipeline.models import Article, Brief
 from bot.pipeline.observer import NoObserver
 from bot.pipeline.pipeline import BUDGET_SPENT_WARNING as BUDGET_SPENT_WARNING
@@ -31,6 +31,7 @@ from bot.pipeline.pipeline import MODEL_UNAVAILABLE_WARNING as MODEL_UNAVAILABLE
 from bot.pipeline.pipeline import MODEL_UNUSABLE_WARNING as MODEL_UNUSABLE_WARNING
 from bot.pipeline.pipeline import Pipeline
 from bot.pipeline.urls import canonical_url
+from bot.pipeline.workers import extract_file_off_loop
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 FlightKey = tuple[str, bool]
 # What a flight yields: the brief, and whether it came from the cache.
 Flown = tuple[Brief, bool]
+LANGUAGE_KEY = " lang="  # cache key of a brief written in a channel's language (issue 19)
 
 
 class BriefService:
@@ -58,6 +60,8 @@ class BriefService:
         self._cache = cache if cache_ttl_s > 0 else None
         self._cache_ttl_s = cache_ttl_s
         self._flights: dict[FlightKey, asyncio.Future[Flown]] = {}
+        # Issue 18: the article a build fetched (canonical key, article), kept for questions.
+        self.on_article: Callable[[str, Article], None] | None = None
 
     @property
     def mode(self) -> str:
@@ -68,16 +72,23 @@ class BriefService:
         return self.pipeline.uses_model
 
     async def brief_url(
-        self, url: str, *, budget: TokenBudget | None = None, platform: str = "other"
+        self,
+        url: str,
+        *,
+        budget: TokenBudget | None = None,
+        platform: str = "other",
+        language: str = "",
     ) -> Brief:
         """The brief for a link: joined in flight, cached, or built now.
 
         ``budget`` is the requester's model-token allowance (None: unlimited);
-        ``platform`` only labels metrics ("slack", "discord", "console", "cli").
+        ``platform`` only labels metrics ("slack", "discord", "console", "cli");
+        ``language`` (a channel's choice, e.g. "German"): the model writes the
+        brief in it, cached and flown apart from the article-language one.
         """
         started = time.perf_counter()
         try:
-            brief, cached = await self._brief_url(url, budget)
+            brief, cached = await self._brief_url(url, budget, language)
         except LinkbriefError as exc:
             # The kind only: the message is for the channel, the link may carry a user's token.
             log.info("brief failed (%s)", exc.kind)
@@ -92,8 +103,16 @@ class BriefService:
         )
         return brief
 
-    async def _brief_url(self, url: str, budget: TokenBudget | None) -> Flown:
+    def cache_key(self, url: str, language: str = "") -> str:
+        """Where a brief of ``url`` is cached: the canonical URL, plus the language the
+        model was asked to write in (the extractive brief is the same in any language)."""
         key = canonical_url(url)
+        if language and self.uses_model:
+            key = f"{key}{LANGUAGE_KEY}{language.lower()}"  # a space: in no canonical URL
+        return key
+
+    async def _brief_url(self, url: str, budget: TokenBudget | None, language: str = "") -> Flown:
+        key = self.cache_key(url, language)
         spent = await self._budget_spent(budget)
         # Riding along on a full build is free, even for a requester whose budget is spent.
         for flight in ((key, False), (key, True)) if spent else ((key, False),):
@@ -104,7 +123,9 @@ class BriefService:
         future: asyncio.Future[Flown] = asyncio.get_running_loop().create_future()
         self._flights[flight] = future
         try:
-            flown = await self._fly(url, key, None if spent else budget, degraded=spent)
+            flown = await self._fly(
+                url, key, None if spent else budget, degraded=spent, language=language
+            )
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # nobody else may be waiting: mark it retrieved
@@ -116,7 +137,7 @@ class BriefService:
         return flown
 
     async def _fly(
-        self, url: str, key: str, budget: TokenBudget | None, *, degraded: bool
+        self, url: str, key: str, budget: TokenBudget | None, *, degraded: bool, language: str = ""
     ) -> Flown:
         """One build: the cached brief (free, even on a spent budget), or the pipeline's
         (cached unless ``degraded``)."""
@@ -124,7 +145,12 @@ class BriefService:
             cached = await self._cache.get_brief(key, self._cache_ttl_s)
             if cached is not None:
                 return cached.model_copy(update={"url": url}), True
-        brief = await self.pipeline.brief(url, budget=budget, degraded=degraded)
+        article = await self.pipeline.article(url)
+        if self.on_article is not None:  # issue 18: kept for follow-up questions
+            self.on_article(key.split(LANGUAGE_KEY)[0], article)  # issue 19: the plain link
+        brief = await self.pipeline.brief_article(
+            article, budget=budget, degraded=degraded, language=language
+        )
         if self._cache is not None and not degraded:
             try:
                 # Under the link as shared (key), so the next share is a hit whatever
@@ -143,7 +169,7 @@ class BriefService:
 
     async def brief_file(self, path: Path) -> Brief:
         """A brief of a local .html/.htm/.pdf/.txt file (CLI); never cached."""
-        article = await asyncio.to_thread(extract_file, path)
+        article = await extract_file_off_loop(path)
         return await self.pipeline.brief_article(article)
 
     async def article_from_url(self, url: str) -> Article:

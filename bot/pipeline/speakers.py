@@ -27,20 +27,18 @@ from functools import lru_cache
 from bot.pipeline.cues import FUNCTION_WORDS, PRONOUNS, ROLE_NOUNS
 from bot.pipeline.names import name_tokens, same_speaker
 from bot.pipeline.quotes import (
-    _ABBREVIATIONS,
-    _PREPOSITIONS,
     _SENTENCE_END,
     _TOKEN,
     HEAD_CHARS,
     TAIL_CHARS,
     Quoted,
     Speaker,
-    _is_name,
     find_quotes,
     sentence_speaker,
     speaker_in_head,
     speaker_in_tail,
 )
+from bot.pipeline.subjects import _ABBREVIATIONS, _PREPOSITIONS, _is_name
 
 _DEFINITE = frozenset(
     ["the", "this", "that", "der", "die", "das", "le", "la", "l'", "el", "il", "lo", "o", "a"]

@@ -72,8 +72,10 @@ _CLAUSE_BOUNDARY_RE = re.compile(
     r"though|although|whereas|where|since|so|and)\s"
 )
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+# Every "\s+" that opens a pattern starts where a run of spaces starts and takes it
+# whole ("(?<!\s)\s++"): a run of spaces is then read once, not once per space.
 _TIME_TAIL_RE = re.compile(
-    r"\s+(?:(?:on|in|last|this|earlier|late|early)\s+(?:[A-Z][a-z]+day|week|month|year|"
+    r"(?<!\s)\s++(?:(?:on|in|last|this|earlier|late|early)\s+(?:[A-Z][a-z]+day|week|month|year|"
     rf"\d{{4}}|(?:{_MONTHS})(?:\s+\d{{1,2}})?)|in\s+an?\s+[\w\s-]{{1,40}})$"
 )
 _THAT_CLAUSE_RE = re.compile(
@@ -126,7 +128,8 @@ def find_reported_speech(
     according = _ACCORDING_RE.search(sentence)
     if according:
         speaker = according.group(1).strip()
-        speaker = re.split(r"\s+(?:on|in|at|during|and|but)\s", speaker)[0].strip(" ”’\"'")
+        speaker = re.split(r"(?<!\s)\s++(?:on|in|at|during|and|but)\s", speaker)[0]
+        speaker = speaker.strip(" ”’\"'")
         if speaker:
             return ReportedSpeech(speaker, "according to", sentence, "claim")
     return None

@@ -17,7 +17,7 @@ from lxml.etree import _Element
 from bot.pipeline.cleanup import is_boilerplate, is_related_label, is_trailer
 
 _SPACES = re.compile(r"[^\S\n]+")
-_NEWLINES_AROUND = re.compile(r" *\n *")
+_NEWLINES_AROUND = re.compile(r"(?<! ) *+\n *+")  # from where the spaces start: linear
 # a trailing "See also:"-style lead-in whose link trafilatura dropped as boilerplate
 _DANGLING_LEAD_IN = re.compile(r"^(?:see,? also|related|read more|more)\b.{0,30}:$", re.IGNORECASE)
 _WORDS = re.compile(r"\w+")
@@ -37,6 +37,10 @@ class _Block:
 class BodyText:
     text: str
     links: list[str] = field(default_factory=list)
+
+
+# share of a table row's text inside links above which the row is navigation
+_LINKED_ROW = 0.5
 
 
 def body_to_text(body: _Element | None, base_url: str, title: str = "") -> BodyText:
@@ -172,11 +176,18 @@ def _list_lines(elem: _Element, links: list[str], depth: int) -> list[str]:
 def _render_table(elem: _Element, links: list[str]) -> str:
     rows = []
     for row in elem.iter("row"):
+        row_links: list[str] = []
         cells = [
-            _inline(cell, links).replace("\n", " ").strip() for cell in row if cell.tag == "cell"
+            _inline(cell, row_links).replace("\n", " ").strip()
+            for cell in row
+            if cell.tag == "cell"
         ]
-        if any(cells):
-            rows.append(" | ".join(cells))
+        text = " | ".join(cells)
+        # a row that is mostly links is a layout table's menu or a list of other pages:
+        # neither its text nor its links are the article's
+        if any(cells) and _link_share(row, text.replace(" | ", "")) < _LINKED_ROW:
+            rows.append(text)
+            links.extend(row_links)
     return "\n".join(rows)
 
 

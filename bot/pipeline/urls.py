@@ -40,8 +40,11 @@ TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "matomo_", "hmb_")
 
 # Slack/Discord angle forms: <target> or <target|label>. The target has no spaces.
 _ANGLE_RE = re.compile(r"<([^<>|\s]+)(?:\|[^<>]*)?>")
-# Markdown link opener; the target is read by _read_markdown_target (parens may nest).
-_MARKDOWN_RE = re.compile(r"\[[^\[\]\n]*\]\(")
+# Markdown link: label, then a target with no spaces and at most one level of balanced
+# parentheses (Foo_(bar)), ending at ")" or at the space before a title. Possessive
+# quantifiers over disjoint classes: each character is read a bounded number of times,
+# so a message of repeated "[a](" is one pass, not one scan to the end per opener.
+_MARKDOWN_RE = re.compile(r"\[[^\[\]\n]*+\]\(([^\s()]*+(?:\([^\s()]*+\)[^\s()]*+)*+)(?=[\s)])")
 _BARE_RE = re.compile(r"https?://[^\s<>\"`{}|\\^]+", re.IGNORECASE)
 _ESCAPED_ANGLE_RE = re.compile(r"&(?:lt|gt);", re.IGNORECASE)
 _SCHEME_RE = re.compile(r"^https?://", re.IGNORECASE)
@@ -71,12 +74,9 @@ def find_urls(text: str) -> list[str]:
 
     snapshot = "".join(masked)
     for match in _MARKDOWN_RE.finditer(snapshot):
-        span = _read_markdown_target(snapshot, match.end())
-        if span is None:
-            continue
-        start, end = span
-        target = text[start:end].strip()
-        if _SCHEME_RE.match(target):
+        start, end = match.span(1)
+        target = text[start:end]
+        if target and _SCHEME_RE.match(target):
             found.append((match.start(), _unescape(target)))
             mask(match.start(), end + 1)
 
@@ -179,47 +179,35 @@ def _canonical_host(host: str) -> str:
         raise InvalidURL() from exc
 
 
-def _read_markdown_target(text: str, start: int) -> tuple[int, int] | None:
-    """Span of a Markdown link target starting at ``start``, up to its matching ')'."""
-    depth = 0
-    for i in range(start, len(text)):
-        char = text[i]
-        if char.isspace():
-            # Markdown allows a title after a space; the URL ends there.
-            return (start, i) if i > start else None
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            if depth == 0:
-                return start, i
-            depth -= 1
-    return None
-
-
 def _unescape(url: str) -> str:
     # Slack escapes &, < and > in message text; a URL never means the entity itself.
     return url.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _trim(url: str) -> str:
-    """Drop sentence punctuation and unbalanced closing brackets from the end."""
-    while url:
-        entity = next((e for e in _TRAILING_ENTITIES if url.lower().endswith(e)), None)
+    """Drop sentence punctuation and unbalanced closing brackets from the end.
+
+    One pass from the end with running bracket counts: a URL ending in thousands
+    of ``)`` or ``.`` costs linear time, not a recount per character.
+    """
+    end = len(url)
+    counts = {c: url.count(c) for c in "()[]{}"}
+    while end:
+        tail = url[max(0, end - 6) : end].lower()
+        entity = next((e for e in _TRAILING_ENTITIES if tail.endswith(e)), None)
         if entity:
-            url = url[: -len(entity)]
-        elif _last_char_is_not_the_urls(url):
-            url = url[:-1]
+            end -= len(entity)
+            continue
+        last = url[end - 1]
+        if last in _TRAILING_PUNCT or last in "<>":
+            end -= 1
+        # A closer is the URL's own only when it balances an opener inside it: Foo_(bar).
+        elif last in _CLOSERS and counts[last] > counts[_CLOSERS[last]]:
+            counts[last] -= 1
+            end -= 1
         else:
             break
-    return url
-
-
-def _last_char_is_not_the_urls(url: str) -> bool:
-    last = url[-1]
-    if last in _TRAILING_PUNCT or last in "<>":
-        return True
-    # A closer is the URL's own only when it balances an opener inside it: Foo_(bar).
-    return last in _CLOSERS and url.count(last) > url.count(_CLOSERS[last])
+    return url[:end]
 
 
 def _has_host(url: str) -> bool:

@@ -232,7 +232,12 @@ def _harmless_difference(quote: str, passage: str) -> bool:
 # --- summary links ----------------------------------------------------------
 
 _MD_IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)")
-_MD_LINK = re.compile(r"\[([^\]\n]*)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"\n]*\")?\s*\)")
+# Label and target stop at the next bracket (one level of parentheses in a target), with
+# possessive repeats: a summary of repeated "[a](" is read once, not once per opener.
+_MD_LINK = re.compile(
+    r"\[([^\[\]\n]*+)\]\(\s*+<?((?:[^()\[\]\s<>]++|\([^()\[\]\s<>]*+\))++)>?"
+    r"(?:\s++\"[^\"\n]*+\")?\s*+\)"
+)
 _SLACK_LINK = re.compile(r"<((?:https?|mailto|ftp)[^|>\s]*)(?:\|([^>\n]*))?>", re.IGNORECASE)
 _SLACK_SPECIAL = re.compile(r"<[!@#][^>\n]*>")
 _BARE_URL = re.compile(r"(?:\b(?:https?|ftp)://|\bwww\.)[^\s<>\"'\])]+", re.IGNORECASE)

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from bot.i18n import translator
 from bot.pipeline.models import Brief
 from bot.pipeline.normalize import strip_invisible
 from bot.pipeline.sentences import split_sentences
@@ -24,29 +25,100 @@ from bot.pipeline.sentences import split_sentences
 ZWSP = "\u200b"
 ELLIPSIS = "…"
 
+# English source text; BriefView.status() translates it (bot/i18n catalogues).
 MODE_LABELS = {"llm": "AI summary", "extractive": "extractive summary, no AI"}
 
-_MD_IMAGE = re.compile(r"!\[([^\]\n]*)\]\([^)\n]*\)")
-_MD_LINK = re.compile(r"\[([^\]\n]*)\]\([^)\n]*\)")
-_ANGLE_LINK = re.compile(r"<([a-z][a-z0-9+.-]*:[^|>\s]*)(?:\|([^>\n]*))?>", re.IGNORECASE)
-_SCHEME = re.compile(r"\b([a-z][a-z0-9+.-]*)://", re.IGNORECASE)
+# Every pattern here reads untrusted text, so each is linear: possessive quantifiers,
+# classes that stop at the next opener, and a bounded window where a pattern must
+# look back (tests/test_regex_linearity.py checks them all).
+_MD_TARGET = r"\(([^()\n]*+(?:\([^()\n]*+\)[^()\n]*+)*+)\)"
+_MD_IMAGE = re.compile(r"!\[([^\[\]\n]*+)\]" + _MD_TARGET)
+_MD_LINK = re.compile(r"\[([^\[\]\n]*+)\]" + _MD_TARGET)
+_ANGLE_LINK = re.compile(r"<([a-z][a-z0-9+.-]*+:[^|<>\s]*+)(?:\|([^<>\n]*+))?>", re.IGNORECASE)
+# "://" wherever it stands, glued to a letter or an underscore too ("x_http://"), with
+# the scheme letters before it (at most 32 looked at, so the window is bounded).
+_SCHEME = re.compile(r"([a-z][a-z0-9+.-]{0,31}+)?://", re.IGNORECASE)
 _MAILTO = re.compile(r"\bmailto:", re.IGNORECASE)
-# A dotted host name ending in a letters-only TLD: Slack (and some clients)
-# turn these into links even without a scheme.
 # Bare domains that a client could turn into a link. Only real, common TLDs, so
 # "Node.js" or "e.g." stay readable; a scheme-less link to a rare TLD is not
 # clickable in Slack (verbatim text) or Discord (needs a scheme) anyway.
-_TLDS = (
-    "com|net|org|edu|gov|mil|int|info|biz|io|co|ai|app|dev|me|tv|xyz|online|site|top|news"
-    "|link|click|live|shop|store|tech|cloud|page|blog|ly|gl|gg|to|cc|sh|so|us|uk|de|fr|ru"
-    "|ua|eu|ca|au|jp|cn|in|br|it|es|nl|se|no|fi|pl|ch|at|be|dk|ie|nz|za|mx|ar|kr|tw|hk|sg"
+_TLDS = frozenset(
+    [
+        "com",
+        "net",
+        "org",
+        "edu",
+        "gov",
+        "mil",
+        "int",
+        "info",
+        "biz",
+        "io",
+        "co",
+        "ai",
+        "app",
+        "dev",
+        "me",
+        "tv",
+        "xyz",
+        "online",
+        "site",
+        "top",
+        "news",
+        "link",
+        "click",
+        "live",
+        "shop",
+        "store",
+        "tech",
+        "cloud",
+        "page",
+        "blog",
+        "ly",
+        "gl",
+        "gg",
+        "to",
+        "cc",
+        "sh",
+        "so",
+        "us",
+        "uk",
+        "de",
+        "fr",
+        "ru",
+        "ua",
+        "eu",
+        "ca",
+        "au",
+        "jp",
+        "cn",
+        "in",
+        "br",
+        "it",
+        "es",
+        "nl",
+        "se",
+        "no",
+        "fi",
+        "pl",
+        "ch",
+        "at",
+        "be",
+        "dk",
+        "ie",
+        "nz",
+        "za",
+        "mx",
+        "ar",
+        "kr",
+        "tw",
+        "hk",
+        "sg",
+    ]
 )
-_DOMAIN = re.compile(
-    rf"\b(?:www\.(?:[a-z0-9-]+\.)*[a-z]{{2,24}}"  # www.anything
-    rf"|(?:[a-z0-9-]+\.)+[a-z]{{2,24}}(?=[/:])"  # host/path or host:port
-    rf"|(?:[a-z0-9-]+\.)+(?:{_TLDS})\b(?!\.?[a-z0-9]))",  # a common TLD
-    re.IGNORECASE,
-)
+# A whole dotted run of name characters (never started mid-run, so each character is
+# read once); _is_linkable_host then judges it in Python.
+_HOSTLIKE = re.compile(r"(?<![a-z0-9-])[a-z0-9-]++(?:\.[a-z0-9-]++)++", re.IGNORECASE)
 _MENTION_AT = re.compile(r"@(?=\w)")
 _MENTION_BANG = re.compile(r"<(?=[!@#&/:]|t:)", re.IGNORECASE)
 
@@ -60,10 +132,38 @@ def defang_links(text: str) -> str:
     # so no part of it is ever link syntax (tests/adversarial/test_model_output.py).
     text = text.replace("](", "] (")
     text = _ANGLE_LINK.sub(lambda m: m.group(2) if m.group(2) else m.group(1), text)
-    text = _SCHEME.sub(lambda m: m.group(1).replace("t", "x") + "[:]//", text)
+    text = _SCHEME.sub(_break_scheme, text)
     text = _MAILTO.sub("mailto[:]", text)
+    return _HOSTLIKE.sub(_break_host, text)
+
+
+def _break_scheme(match: re.Match[str]) -> str:
+    scheme = match.group(1) or ""
+    return scheme.replace("t", "x").replace("T", "X") + "[:]//"
+
+
+def _break_host(match: re.Match[str]) -> str:
+    host = match.group(0)
+    nxt = match.string[match.end() : match.end() + 1]
+    after_scheme = match.string.endswith("[:]//", 0, match.start())
+    if not after_scheme and not _is_linkable_host(host, nxt):
+        return host
     # Every dot: "news.bbc.co[.]uk" would still link "news.bbc.co".
-    return _DOMAIN.sub(lambda m: m.group(0).replace(".", "[.]"), text)
+    return host.replace(".", "[.]")
+
+
+def _is_linkable_host(host: str, next_char: str) -> bool:
+    """Whether a client could make a link of this dotted name (or IPv4 literal)."""
+    labels = host.lower().split(".")
+    if labels[0] == "www":
+        return True
+    if len(labels) == 4 and all(label.isdigit() for label in labels):
+        return True  # an IPv4 literal, "10.0.0.1"
+    tld = labels[-1]
+    if not (tld.isascii() and tld.isalpha() and 2 <= len(tld) <= 24):
+        return False
+    # host/path or host:port for any TLD; a common TLD on its own.
+    return next_char in ("/", ":") or tld in _TLDS
 
 
 def defang_mentions(text: str) -> str:
@@ -83,7 +183,10 @@ def defang(text: str, *, single_line: bool = False) -> str:
 
 def text_len(text: str) -> int:
     """Length as the platforms count it, conservatively (UTF-16 code units)."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    if text.isascii():
+        return len(text)
+    # C speed: a per-character Python loop made rendering a long brief cost seconds.
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def trim(text: str, limit: int) -> str:
@@ -93,8 +196,12 @@ def trim(text: str, limit: int) -> str:
     if limit <= 0:
         return ""
     cut = text[: limit - 1]
-    while cut and text_len(cut) > limit - 1:
-        cut = cut[:-1]
+    excess = text_len(cut) - (limit - 1)  # astral characters count twice
+    end = len(cut)
+    while end and excess > 0:
+        end -= 1
+        excess -= 2 if ord(cut[end]) > 0xFFFF else 1
+    cut = cut[:end]
     space = cut.rfind(" ")
     if space > len(cut) * 0.6:
         cut = cut[:space]
@@ -139,12 +246,23 @@ class ClaimView:
     quote: str
     kind: str
 
+    lang: str = "en"  # issue 19: the channel's language, for the words we add
+
     def attribution(self) -> str:
         """Who says it, as ``speaker (per source)``; just the speaker if they are the source."""
-        speaker = self.speaker or "unattributed"
+        _ = translator(self.lang).gettext
+        speaker = self.speaker or _("unattributed")
         if self.source and self.source.casefold() != self.speaker.casefold():
-            return f"{speaker} (per {self.source})"
+            return _("%(speaker)s (per %(source)s)") % {"speaker": speaker, "source": self.source}
         return speaker
+
+
+@dataclass(frozen=True, slots=True)
+class PointView:
+    """A verified point of "What the thread says": who commented, and their words."""
+
+    commenter: str
+    quote: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +283,24 @@ class BriefView:
     article_words: int
     mode_label: str
     warnings: list[str]
+    image: str = ""  # https thumbnail for the platform to load ("" for none)
+    thread: list[PointView] = field(default_factory=list)  # verified thread points
+    llm: bool = False  # an AI summary (not the extractive one)
+    lang: str = "en"  # issue 19: the channel's language, for the words we add
+
+    def untitled(self) -> str:
+        """What stands in for a missing title."""
+        return self.host or translator(self.lang).gettext("Link brief")
+
+    def hidden_note(self, hidden: int) -> str:
+        """``3 more checked claims not shown.`` (empty for none)."""
+        if hidden <= 0:
+            return ""
+        t = translator(self.lang)
+        text = t.ngettext(
+            "%(n)d more checked claim not shown.", "%(n)d more checked claims not shown.", hidden
+        )
+        return text % {"n": hidden}
     summary_sentences: int = 0
     claims_checked: int = 0  # every claim the model gave, shown or withheld
 
@@ -182,22 +318,29 @@ class BriefView:
         """The brief's kind and sizes in words a reader gets right:
         ``AI summary · 1,840-word article · 3-sentence summary · 4 claims checked, 1 withheld``.
         """
-        parts = [self.mode_label]
+        t = translator(self.lang)
+        parts = [t.gettext(self.mode_label)]
         if self.article_words > 0:
-            parts.append(f"{self.article_words:,}-word article")
+            parts.append(t.gettext("%(n)s-word article") % {"n": f"{self.article_words:,}"})
         if self.summary_sentences > 0:
-            parts.append(f"{self.summary_sentences}-sentence summary")
+            parts.append(t.gettext("%(n)d-sentence summary") % {"n": self.summary_sentences})
         if self.claims_checked > 0:
-            noun = "claim" if self.claims_checked == 1 else "claims"
-            checked = f"{self.claims_checked} {noun} checked"
-            parts.append(checked + (f", {self.withheld} withheld" if self.withheld else ""))
+            checked = t.ngettext(
+                "%(n)d claim checked", "%(n)d claims checked", self.claims_checked
+            ) % {"n": self.claims_checked}
+            if self.withheld:
+                checked += t.gettext(", %(n)d withheld") % {"n": self.withheld}
+            parts.append(checked)
         return " · ".join(parts)
 
     def withheld_note(self) -> str:
         if self.withheld <= 0:
             return ""
-        noun = "claim" if self.withheld == 1 else "claims"
-        note = f"{self.withheld} {noun} could not be checked against the article"
+        note = translator(self.lang).ngettext(
+            "%(n)d claim could not be checked against the article",
+            "%(n)d claims could not be checked against the article",
+            self.withheld,
+        ) % {"n": self.withheld}
         if self.withheld_reasons:
             note += f" ({'; '.join(self.withheld_reasons)})"
         return note
@@ -211,9 +354,15 @@ _URL_UNSAFE = {c: f"%{ord(c):02X}" for c in "<>|\"'`()[]{}^\\"}
 def safe_url(url: str) -> str:
     """The article URL if it is http(s), with markup-breaking characters percent-encoded."""
     url = strip_invisible(url).strip()
-    if not re.fullmatch(r"https?://[^\s/?#]+[^\s]*", url, re.IGNORECASE):
+    if not re.fullmatch(r"https?://[^\s/?#]++[^\s]*+", url, re.IGNORECASE):
         return ""
     return "".join(_URL_UNSAFE.get(c, c) for c in url)
+
+
+def safe_image(url: str) -> str:
+    """An https image URL fit to hand to a chat platform as a thumbnail, or ""."""
+    url = safe_url(url)
+    return url if url[:8].lower() == "https://" else ""
 
 
 MAX_WITHHELD_REASONS = 3
@@ -232,7 +381,9 @@ def _withheld_reasons(brief: Brief) -> list[str]:
     return reasons[:MAX_WITHHELD_REASONS]
 
 
-def brief_view(brief: Brief) -> BriefView:
+def brief_view(brief: Brief, lang: str | None = None) -> BriefView:
+    """The brief as plain defanged data; ``lang`` is the channel's language for our own words."""
+    lang = lang or "en"
     url = safe_url(brief.canonical_url) or safe_url(brief.url)
     host = host_of(url) or host_of(brief.url)
     claims = [
@@ -242,6 +393,7 @@ def brief_view(brief: Brief) -> BriefView:
             source=defang(c.source, single_line=True),
             quote=defang(c.quote, single_line=True),
             kind=c.kind,
+            lang=lang,
         )
         for c in brief.verified_claims
     ]
@@ -260,6 +412,14 @@ def brief_view(brief: Brief) -> BriefView:
         article_words=brief.stats.article_words,
         mode_label=MODE_LABELS.get(brief.mode, brief.mode),
         warnings=[defang(w, single_line=True) for w in brief.warnings if w.strip()],
+        image=safe_image(brief.image),
+        thread=[
+            PointView(defang(p.commenter, single_line=True), defang(p.quote, single_line=True))
+            for p in brief.thread
+            if p.verified
+        ],
+        llm=brief.mode == "llm",
+        lang=lang,
         summary_sentences=len(split_sentences(brief.summary)) if brief.summary.strip() else 0,
         claims_checked=len(brief.claims),
     )

@@ -19,6 +19,7 @@ from bot.pipeline.models import Brief
 from bot.render.common import (
     BriefView,
     ClaimView,
+    PointView,
     brief_view,
     defang,
     fit_escaped,
@@ -39,6 +40,7 @@ EMBED_TOTAL_LIMIT = 6000
 # A summary longer than this is not a summary; it also leaves room for claims.
 SUMMARY_LIMIT = 2000
 MAX_CLAIMS = 12
+MAX_POINTS = 3
 QUOTE_LIMIT = 600
 WARNING_LIMIT = 300
 FOOTER_BUDGET = 1000
@@ -73,6 +75,13 @@ def _field(claim: ClaimView, room: int = FIELD_NAME_LIMIT + FIELD_VALUE_LIMIT) -
     return {"name": name, "value": f"— {who}\n> {quote}", "inline": False}
 
 
+def _point_field(point: PointView) -> dict[str, Any]:
+    """A thread point as an embed field: the commenter, then their verbatim words."""
+    name = fit_escaped(f"What the thread says — {point.commenter}", FIELD_NAME_LIMIT, escape)
+    quote = fit_escaped(point.quote, min(QUOTE_LIMIT, FIELD_VALUE_LIMIT - 2), escape)
+    return {"name": name, "value": f"> {quote}", "inline": False}
+
+
 def _field_size(field: dict[str, Any]) -> int:
     return text_len(field["name"]) + text_len(field["value"])
 
@@ -83,7 +92,7 @@ def _footer_text(view: BriefView, hidden: int) -> str:
     if view.withheld_note():
         parts.append(view.withheld_note())
     if hidden > 0:
-        parts.append(f"{hidden} more checked {'claim' if hidden == 1 else 'claims'} not shown")
+        parts.append(view.hidden_note(hidden).rstrip("."))
     return _plain(" · ".join(parts), min(FOOTER_BUDGET, FOOTER_LIMIT))
 
 
@@ -97,15 +106,20 @@ def embed_size(embed: Embed) -> int:
     return size
 
 
-def _embed(view: BriefView, description: str, fields: list[dict[str, Any]]) -> Embed:
-    title = view.title or view.host or "Link brief"
+def _embed(
+    view: BriefView, description: str, fields: list[dict[str, Any]], points: int = 0
+) -> Embed:
+    """``points``: how many of ``fields`` (the first ones) are thread points, not claims."""
+    title = view.title or view.untitled()
     embed: Embed = {
         "type": "rich",
         "title": fit_escaped(title, TITLE_LIMIT, escape),
-        "color": COLOR_LLM if view.mode_label.startswith("AI") else COLOR_EXTRACTIVE,
+        "color": COLOR_LLM if view.llm else COLOR_EXTRACTIVE,
     }
     if view.url:
         embed["url"] = view.url
+    if view.image:
+        embed["thumbnail"] = {"url": view.image}  # Discord loads it; the bot never does
     byline = view.byline()
     if byline:
         embed["author"] = {"name": _plain(byline, AUTHOR_LIMIT)}
@@ -113,17 +127,24 @@ def _embed(view: BriefView, description: str, fields: list[dict[str, Any]]) -> E
         embed["description"] = description
     if fields:
         embed["fields"] = fields
-    embed["footer"] = {"text": _footer_text(view, len(view.claims) - len(fields))}
+    claims_shown = max(0, len(fields) - points)
+    embed["footer"] = {"text": _footer_text(view, len(view.claims) - claims_shown)}
     return embed
 
 
-def render_discord(brief: Brief) -> dict[str, Any]:
+def render_discord(brief: Brief, lang: str | None = None) -> dict[str, Any]:
     """The brief as one embed; claims are trimmed and dropped, then the summary cut."""
-    view = brief_view(brief)
+    view = brief_view(brief, lang)
     description = fit_escaped(view.summary, min(SUMMARY_LIMIT, DESCRIPTION_LIMIT), escape)
     room = EMBED_TOTAL_LIMIT - embed_size(_embed(view, description, [])) - FOOTER_SLACK
     fields: list[dict[str, Any]] = []
-    for claim in view.claims[: min(MAX_CLAIMS, MAX_FIELDS)]:
+    for point in view.thread[:MAX_POINTS]:
+        field = _point_field(point)
+        if _field_size(field) <= room:
+            fields.append(field)
+            room -= _field_size(field)
+    points = len(fields)
+    for claim in view.claims[: min(MAX_CLAIMS, MAX_FIELDS - points)]:
         field = _field(claim)
         if _field_size(field) > room:
             if room >= MIN_FIELD_ROOM:
@@ -131,14 +152,15 @@ def render_discord(brief: Brief) -> dict[str, Any]:
             break
         fields.append(field)
         room -= _field_size(field)
-    embed = _embed(view, description, fields)
+    embed = _embed(view, description, fields, points)
     while embed_size(embed) > EMBED_TOTAL_LIMIT and fields:
         fields = fields[:-1]
-        embed = _embed(view, description, fields)
+        points = min(points, len(fields))
+        embed = _embed(view, description, fields, points)
     if embed_size(embed) > EMBED_TOTAL_LIMIT:
         room = EMBED_TOTAL_LIMIT - (embed_size(embed) - text_len(description))
         description = fit_escaped(view.summary, max(0, room), escape)
-        embed = _embed(view, description, fields)
+        embed = _embed(view, description, fields, points)
     return {"content": "", "embeds": [embed]}
 
 

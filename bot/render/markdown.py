@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from bot.i18n import translator
 from bot.pipeline.models import Brief
 from bot.render.common import BriefView, ClaimView, brief_view, defang, trim
 
@@ -19,7 +20,7 @@ QUOTE_LIMIT = 1000
 MAX_CLAIMS = 20
 
 _MARKDOWN = re.compile(r"([\\`*_\[\]<>!|])")
-_LINE_START = re.compile(r"(?m)^(\s*)([#>+\-=]|\d+[.)])")
+_LINE_START = re.compile(r"(?m)^([ \t]*+)([#>+\-=]|\d++[.)])")
 
 
 def escape(text: str) -> str:
@@ -37,7 +38,7 @@ def _claim_lines(claim: ClaimView) -> list[str]:
 
 
 def _header(view: BriefView) -> list[str]:
-    title = escape(trim(view.title or view.host or "Link brief", 300))
+    title = escape(trim(view.title or view.untitled(), 300))
     byline = escape(trim(view.byline(), 300))
     link = f"<{view.url}>" if view.url else ""
     meta = " — ".join(p for p in (byline, link) if p)
@@ -49,14 +50,22 @@ def _header(view: BriefView) -> list[str]:
     return lines
 
 
-def render_markdown(brief: Brief) -> str:
-    view = brief_view(brief)
+def render_markdown(brief: Brief, lang: str | None = None) -> str:
+    view = brief_view(brief, lang)
     lines = _header(view)
     if view.summary:
         lines += ["", escape(trim(view.summary, SUMMARY_LIMIT))]
+    if view.thread:
+        lines += ["", "## What the thread says", ""]
+        for point in view.thread:
+            lines += [
+                f"- **{escape(trim(point.commenter, 200))}**",
+                f"  > {escape(trim(point.quote, QUOTE_LIMIT))}",
+            ]
     shown = view.claims[:MAX_CLAIMS]
     if shown:
-        lines += ["", "## Key claims", ""]
+        heading = translator(view.lang).gettext("Key claims")
+        lines += ["", f"## {heading}", ""]
         for claim in shown:
             lines += _claim_lines(claim)
     notes = []
@@ -64,7 +73,7 @@ def render_markdown(brief: Brief) -> str:
         notes.append(escape(view.withheld_note()) + ".")
     hidden = len(view.claims) - len(shown)
     if hidden > 0:
-        notes.append(f"{hidden} more checked {'claim' if hidden == 1 else 'claims'} not shown.")
+        notes.append(view.hidden_note(hidden))
     if notes:
         lines += ["", "_" + " ".join(notes) + "_"]
     return "\n".join(lines) + "\n"

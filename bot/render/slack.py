@@ -18,6 +18,7 @@ from bot.pipeline.models import Brief
 from bot.render.common import (
     BriefView,
     ClaimView,
+    PointView,
     brief_view,
     defang,
     fit_escaped,
@@ -35,6 +36,7 @@ MAX_CLAIMS = 12
 CLAIM_LIMIT = 400
 QUOTE_LIMIT = 900
 SUMMARY_LIMIT = SECTION_LIMIT
+MAX_POINTS = 3
 
 Block = dict[str, Any]
 
@@ -70,8 +72,19 @@ def _claim_text(claim: ClaimView) -> str:
     return f"{head} — {who}\n> {quote}"
 
 
+def _point_text(point: PointView) -> str:
+    """``*commenter*`` and their verbatim words, within 3000."""
+    who = "*" + fit_escaped(point.commenter, 200, escape) + "*"
+    return f"{who}\n> {fit_escaped(point.quote, QUOTE_LIMIT, escape)}"
+
+
+def _thumbnail(view: BriefView) -> dict[str, Any]:
+    # Slack loads the image itself; the bot never fetches it.
+    return {"type": "image", "image_url": view.image, "alt_text": trim(view.title or "image", 200)}
+
+
 def _header(view: BriefView) -> Block:
-    title = view.title or view.host or "Link brief"
+    title = view.title or view.untitled()
     return {
         "type": "header",
         "text": {"type": "plain_text", "text": fit_escaped(title, HEADER_LIMIT, escape)},
@@ -83,13 +96,13 @@ def _footer(view: BriefView, hidden: int) -> list[str]:
     if view.withheld_note():
         notes.append(view.withheld_note() + ".")
     if hidden > 0:
-        notes.append(f"{hidden} more checked {'claim' if hidden == 1 else 'claims'} not shown.")
+        notes.append(view.hidden_note(hidden))
     return notes
 
 
-def render_slack(brief: Brief) -> dict[str, Any]:
-    """The brief as ``{"text": fallback, "blocks": [...]}``."""
-    view = brief_view(brief)
+def render_slack(brief: Brief, lang: str | None = None) -> dict[str, Any]:
+    """The brief as ``{"text": fallback, "blocks": [...]}``; our own words in ``lang``."""
+    view = brief_view(brief, lang)
     blocks: list[Block] = [_header(view)]
     byline = [_link(view)]
     rest = [p for p in (view.author, view.published) if p]
@@ -100,7 +113,13 @@ def render_slack(brief: Brief) -> dict[str, Any]:
     if view.warnings:
         blocks.append(_context(["⚠️ " + fit_escaped(w, 1000, escape) for w in view.warnings]))
     if view.summary:
-        blocks.append(_section(fit_escaped(view.summary, SUMMARY_LIMIT, escape)))
+        summary = _section(fit_escaped(view.summary, SUMMARY_LIMIT, escape))
+        if view.image:
+            summary["accessory"] = _thumbnail(view)
+        blocks.append(summary)
+    if view.thread:
+        blocks.append(_section("*What the thread says*"))
+        blocks.extend(_section(_point_text(p)) for p in view.thread[:MAX_POINTS])
 
     shown = view.claims[:MAX_CLAIMS]
     # Header, byline, warnings, summary, divider, footer: leave room for them.
@@ -117,7 +136,7 @@ def render_slack(brief: Brief) -> dict[str, Any]:
 
 def _fallback(view: BriefView) -> str:
     """Notification text: title and the start of the summary."""
-    title = view.title or view.host or "Link brief"
+    title = view.title or view.untitled()
     summary = trim(" ".join(view.summary.split()), 280)
     text = f"{trim(title, 200)} — {summary}" if summary else trim(title, 200)
     return fit_escaped(text, FALLBACK_LIMIT, escape)

@@ -115,3 +115,17 @@ class DigestRunRow(Base):
     attempts: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
     posted_at: Mapped[datetime | None]
+
+
+class ChannelLanguageRow(Base):
+    """The language a channel chose for the bot's words (briefs' labels, answers, digests).
+
+    A channel with no row gets English labels and content in the article's own language.
+    """
+
+    __tablename__ = "channel_languages"
+
+    platform: Mapped[str] = mapped_column(String(PLATFORM_LEN), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(CHANNEL_LEN), primary_key=True)
+    language: Mapped[str] = mapped_column(String(16))  # "de", "fr", … (bot.i18n.LANGUAGES)
+    updated_at: Mapped[datetime]

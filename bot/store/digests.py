@@ -20,6 +20,7 @@ from bot.store.db import insert_for
 from bot.store.digest_content import DigestContentLedger, NewItem, SharedLink, StoredItem
 from bot.store.digest_runs import DigestRunLedger, RunClaim, RunRecord
 from bot.store.digest_tables import (
+    ChannelLanguageRow,
     DigestChannelRow,
     DigestFeedRow,
     DigestFollowRow,
@@ -168,6 +169,39 @@ class DigestStore(DigestRunLedger, DigestContentLedger):
                     DigestChannelRow.channel_id == channel_id,
                 )
                 .values(updated_at=now, **values)
+            )
+
+    # --- the channel's language -----------------------------------------------------
+
+    async def channel_language(self, platform: str, channel_id: str) -> str | None:
+        """The language the channel chose, or None (English labels, article-language content)."""
+        query = select(ChannelLanguageRow.language).where(
+            ChannelLanguageRow.platform == platform, ChannelLanguageRow.channel_id == channel_id
+        )
+        async with self._engine.connect() as conn:
+            return (await conn.execute(query)).scalar()
+
+    async def set_channel_language(
+        self, platform: str, channel_id: str, language: str | None, now: datetime
+    ) -> None:
+        """Set (or with None, clear) the channel's language; needs no digest subscription."""
+        async with self._engine.begin() as conn:
+            if language is None:
+                await conn.execute(
+                    delete(ChannelLanguageRow).where(
+                        ChannelLanguageRow.platform == platform,
+                        ChannelLanguageRow.channel_id == channel_id,
+                    )
+                )
+                return
+            stmt = insert_for(conn, ChannelLanguageRow).values(
+                platform=platform, channel_id=channel_id, language=language, updated_at=now
+            )
+            await conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["platform", "channel_id"],
+                    set_={"language": language, "updated_at": now},
+                )
             )
 
     async def drop_channel(self, platform: str, channel_id: str) -> None:

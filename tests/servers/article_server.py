@@ -56,6 +56,7 @@ CONTENT_TYPES = {
     ".rss": "application/rss+xml",
     ".atom": "application/atom+xml",
     ".json": "application/json",
+    ".timedtext": "text/xml; charset=UTF-8",  # a YouTube caption track (issue 20)
 }
 REDIRECT_CYCLE = (301, 302, 303, 307, 308)
 ARTICLE_HTML = (

@@ -430,6 +430,11 @@ class FakeDiscord:
                 r"/channels/(\d+)/messages/(\d+)",
                 lambda m: self._edit_message(int(m[2]), r.json),
             ),
+            (  # issue 18: Delete under a brief
+                "DELETE",
+                r"/channels/(\d+)/messages/(\d+)",
+                lambda m: self._delete_message(int(m[2])),
+            ),
             (
                 "POST",
                 r"/channels/(\d+)/messages/(\d+)/threads",
@@ -529,6 +534,11 @@ class FakeDiscord:
         message["edited_timestamp"] = datetime.now(UTC).isoformat()
         message.setdefault("edits", []).append(body)
         return _ok(message)
+
+    def _delete_message(self, message_id: int) -> web.Response:
+        if self.messages.pop(message_id, None) is None:
+            return _error(404, 10008, "Unknown Message")
+        return web.Response(status=204)
 
     def _create_thread(
         self, channel_id: int, message_id: int, body: dict[str, Any]

@@ -3,7 +3,8 @@
 Serves ``POST|GET /api/<method>`` like slack.com: arguments from the query string,
 a form body or a JSON body; a bearer token that must match; ``{"ok": ...}`` JSON
 answers. Implemented: ``auth.test``, ``chat.postMessage``, ``chat.update``,
-``chat.postEphemeral``, ``reactions.add|remove``, ``conversations.info``,
+``chat.postEphemeral``, ``chat.delete``, ``users.info``, ``reactions.add|remove``,
+``conversations.info``,
 ``conversations.history``, ``conversations.replies``, ``apps.connections.open``;
 ``POST /hooks/<id>`` stands in for slash commands' ``response_url``.
 
@@ -63,6 +64,7 @@ class SlackApiServer:
         self.hooks: list[dict[str, Any]] = []
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.socket_url: str | None = None  # what apps.connections.open hands out
+        self.admins: set[str] = set()  # users.info says is_admin for these (issue 18)
         self._rate_limits: dict[str, list[int]] = {}  # method -> [times left, retry_after]
         self._ts = itertools.count(1)
         self._changed = asyncio.Condition()
@@ -233,6 +235,25 @@ class SlackApiServer:
         replies = [m for m in thread if m["ts"] != parent_ts and _in_window(m, params)]
         parent = [m for m in thread if m["ts"] == parent_ts]
         return {"ok": True, "messages": parent + replies[: int(params.get("limit") or 100)]}
+
+    # --- issue 18: brief controls ------------------------------------------------
+    def _chat_delete(self, params: dict[str, Any]) -> dict[str, Any]:
+        key = (str(params.get("channel")), str(params.get("ts")))
+        message = self.messages.get(key)
+        if message is None or message.get("bot_id") != self.bot_id:
+            return {"ok": False, "error": "message_not_found"}
+        del self.messages[key]
+        return {"ok": True, "channel": key[0], "ts": key[1]}
+
+    def _users_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        user = str(params.get("user") or "")
+        admin = user in self.admins
+        return {"ok": True, "user": {"id": user, "is_admin": admin, "is_owner": False}}
+
+    def ephemerals(self, user: str | None = None) -> list[dict[str, Any]]:
+        """``chat.postEphemeral`` calls (to ``user``), oldest first."""
+        calls = self.calls_to("chat.postEphemeral")
+        return [c.params for c in calls if user is None or c.params.get("user") == user]
 
     def _apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
         if self.socket_url is None:

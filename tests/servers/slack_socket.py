@@ -71,6 +71,16 @@ class SlackSocketServer:
         await self._ws.send_str(json.dumps(envelope))
         return envelope_id
 
+    async def send_interactive(self, payload: dict[str, Any]) -> str:
+        """Push an interactivity payload (a button click) in a Socket Mode envelope."""
+        envelope_id = str(uuid.uuid4())
+        envelope = {"envelope_id": envelope_id, "type": "interactive",
+                    "accepts_response_payload": True, "payload": payload}  # fmt: skip
+        if self._ws is None:
+            raise RuntimeError("no Socket Mode client is connected")
+        await self._ws.send_str(json.dumps(envelope))
+        return envelope_id
+
     async def wait_ack(self, envelope_id: str, timeout: float = 10.0) -> dict[str, Any]:
         async with self._ack_arrived:
             await asyncio.wait_for(

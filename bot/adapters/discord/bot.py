@@ -48,15 +48,17 @@ class LinkbriefBot(commands.Bot):
             chunk_guilds_at_startup=False,
         )
         self.app = app
-        self.surface = DiscordSurface(self)
+        self.surface = DiscordSurface(self, posts=app.followups.followups)  # posts: issue 18
         self.delivery = (deliver or app.delivery)(self.surface)
 
     async def setup_hook(self) -> None:
         from bot.adapters.discord.cogs.commands import CommandsCog
+        from bot.adapters.discord.cogs.followups import FollowupCog
         from bot.adapters.discord.cogs.links import LinksCog
 
         await self.add_cog(LinksCog(self.app, self.delivery, self.surface))
         await self.add_cog(CommandsCog(self.app, self.delivery))
+        await self.add_cog(FollowupCog(self, self.app))  # issue 18: questions, controls
         self.delivery.spawn(self.delivery.resume_pending(), name="discord-resume")
 
     async def close(self) -> None:

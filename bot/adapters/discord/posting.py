@@ -15,6 +15,8 @@ from typing import Any
 
 import discord
 
+from bot.adapters.discord.controls_view import CONTROLS_KEY, controls_view
+
 log = logging.getLogger(__name__)
 
 NO_MENTIONS = discord.AllowedMentions.none()
@@ -30,13 +32,16 @@ def send_kwargs(rendered: Rendered) -> dict[str, Any]:
     """A rendered dict as discord.py send/edit arguments, with the posting rules applied."""
     embeds = [discord.Embed.from_dict(e) for e in rendered.get("embeds") or []]
     content = _BARE_URL.sub(r"<\1>", rendered.get("content") or "")
-    return {
+    kwargs = {
         "content": content or None,
         "embeds": embeds,
         "allowed_mentions": NO_MENTIONS,
         # Suppressing embeds would hide our own embed too, so only when there is none.
         "suppress_embeds": not embeds,
     }
+    if CONTROLS_KEY in rendered:  # issue 18: Regenerate / thumbs / Delete under a brief
+        kwargs["view"] = controls_view(int(rendered[CONTROLS_KEY]))
+    return kwargs
 
 
 def edit_kwargs(rendered: Rendered) -> dict[str, Any]:

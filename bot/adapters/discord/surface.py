@@ -28,10 +28,12 @@ from typing import Any
 
 import discord
 
+from bot.adapters.discord.controls_view import CONTROLS_KEY
 from bot.adapters.discord.posting import ForbiddenChannels, Rendered, edit_kwargs, send_kwargs
 from bot.delivery import LinkJob, Outcome, Ref, Request, host_of
 from bot.errors import LinkbriefError
 from bot.render.discord import render_discord, render_discord_error, render_discord_placeholder
+from bot.store.followups import FollowupStore
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +63,9 @@ class _Where:
 class DiscordSurface:
     platform = PLATFORM
 
-    def __init__(self, client: discord.Client) -> None:
+    def __init__(self, client: discord.Client, posts: FollowupStore | None = None) -> None:
         self.client = client
+        self.posts = posts  # issue 18: where briefs are recorded for their controls
         self.forbidden = ForbiddenChannels()
         # Threads refused: replies still work there, so this is worth an INFO line only.
         self.no_threads = ForbiddenChannels(level=logging.INFO)
@@ -113,8 +116,11 @@ class DiscordSurface:
             several = sum(1 for j in request.jobs if j.note is None) > 1
             prefix = f"{host_of(job.url)}: " if several else ""
             rendered = render_discord_error(prefix + outcome.message)
-        else:
-            rendered = render_discord(outcome)
+        elif self.posts is None:
+            rendered = render_discord(outcome, request.language)
+        else:  # issue 18: recorded first, so a quick question or click always finds it
+            await self._record(request, job, ref)
+            rendered = {**render_discord(outcome, request.language), CONTROLS_KEY: 0}
         placeholder = self._posted.pop(int(ref["id"]), None) or await self._fetch(ref)
         if placeholder is None:
             return
@@ -124,6 +130,21 @@ class DiscordSurface:
             self.forbidden.add(placeholder.channel.id, "edit my message")
         except discord.HTTPException as exc:
             log.warning("could not edit the brief into message %s: %s", placeholder.id, exc)
+
+    async def _record(self, request: Request, job: LinkJob, ref: Ref) -> None:
+        """The brief's message and conversation, for its controls and questions (issue 18):
+        in the bot's thread the thread is the conversation, elsewhere replies to the brief."""
+        assert self.posts is not None
+        channel, message = str(ref["channel"]), str(ref["id"])
+        in_own_thread = str(request.place.get("thread_id") or "") == channel
+        try:
+            await self.posts.record_post(
+                platform=PLATFORM, channel_id=channel, message_id=message,
+                thread_id=channel if in_own_thread else message,
+                team_id=request.asker.team_id, poster_id=request.asker.user_id, url=job.url,
+            )  # fmt: skip
+        except Exception:  # the brief goes out anyway; only its controls will say "gone"
+            log.warning("could not record a posted brief", exc_info=True)
 
     # --- where to post ---------------------------------------------------------
 

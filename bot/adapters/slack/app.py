@@ -18,7 +18,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.slack.listeners import commands, messages, reactions
+from bot.adapters.slack.listeners import commands, followups, messages, reactions
 from bot.adapters.slack.parts import SlackParts
 from bot.config import Settings
 
@@ -63,6 +63,6 @@ def build_bolt_app(settings: Settings, parts: SlackParts) -> AsyncApp:
         process_before_response=False,
         logger=logging.getLogger("bot.adapters.slack.bolt"),
     )
-    for listeners in (messages, reactions, commands):
+    for listeners in (messages, reactions, commands, followups):  # followups: issue 18
         listeners.register(bolt_app, parts)
     return bolt_app

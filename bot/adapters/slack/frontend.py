@@ -22,6 +22,7 @@ from bot.adapters.slack.digest_poster import SlackDigestPoster
 from bot.adapters.slack.parts import SlackParts
 from bot.adapters.slack.surface import PLATFORM
 from bot.ops.http import add_ops_routes
+from bot.ops.signed_requests import slack_signature_middleware
 from bot.preflight import check_slack
 
 log = logging.getLogger(__name__)
@@ -30,14 +31,19 @@ EVENTS_PATH = "/slack/events"
 MAX_REQUEST_BYTES = 1 << 20  # Slack payloads are a few KB; refuse anything silly
 
 
-def build_http_app(bolt_app: AsyncApp) -> web.Application:
-    """An aiohttp app answering Slack's requests at ``/slack/events``; add routes freely."""
+def build_http_app(bolt_app: AsyncApp, signing_secret: str = "") -> web.Application:
+    """An aiohttp app answering Slack's requests at ``/slack/events``; add routes freely.
+
+    With a ``signing_secret``, requests are verified before bolt parses them
+    (``bot/ops/signed_requests.py``): anything unsigned or malformed gets 401 unread.
+    """
 
     async def slack_events(request: web.Request) -> web.StreamResponse:
         bolt_response = await bolt_app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
 
-    http_app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+    verify = [slack_signature_middleware(signing_secret, EVENTS_PATH)] if signing_secret else []
+    http_app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=verify)
     http_app.router.add_post(EVENTS_PATH, slack_events)
     return http_app
 
@@ -64,7 +70,10 @@ class SlackFrontEnd:
         self.poster = SlackDigestPoster(parts.client)
         self.http_host = http_host
         self.http_port = self.settings.slack_http_port if http_port is None else http_port
-        self.http_app = build_http_app(bolt_app)
+        secret = self.settings.slack_signing_secret
+        self.http_app = build_http_app(
+            bolt_app, secret.get_secret_value() if secret and self.mode == "http" else ""
+        )
         # One port for Slack's events and the operators' /healthz and /metrics.
         add_ops_routes(self.http_app, parts.app.metrics, parts.app.health)
         self._close_session = close_session

@@ -23,7 +23,9 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.delivery import LinkJob, Outcome, Ref, Request
 from bot.errors import LinkbriefError
+from bot.followup.render import with_slack_controls
 from bot.render.slack import render_slack, render_slack_error, render_slack_placeholder
+from bot.store.followups import FollowupStore
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +58,9 @@ def place(
 class SlackSurface:
     platform = PLATFORM
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, posts: FollowupStore | None = None) -> None:
         self.client = client
+        self.posts = posts  # issue 18: where briefs are recorded for their controls
 
     async def prepare(self, request: Request, *, look: bool) -> None:
         pass  # a thread is just a ``thread_ts``: nothing to create
@@ -103,8 +106,11 @@ class SlackSurface:
         channel = request.place["channel"]
         if isinstance(outcome, LinkbriefError):
             message = render_slack_error(outcome.message)
-        else:
-            message = render_slack(outcome)
+        elif self.posts is None:
+            message = render_slack(outcome, request.language)
+        else:  # issue 18: recorded first, so a quick question or click always finds it
+            await self._record(request, job, ref)
+            message = with_slack_controls(render_slack(outcome, request.language), version=0)
         # chat.update does not document the unfurl flags; they are sent anyway so the
         # update can never turn previews on, and Slack ignores arguments it does not use.
         try:
@@ -114,6 +120,20 @@ class SlackSurface:
             log.warning("slack: chat.update with blocks failed (%s); sending text only", error)
             text = str(message.get("text") or LinkbriefError().message)
             await self.client.chat_update(channel=channel, ts=ref["ts"], text=text, blocks=[])
+
+    async def _record(self, request: Request, job: LinkJob, ref: Ref) -> None:
+        """The brief's message, thread and poster, for its controls and questions (issue 18).
+        A failure costs only the controls ("gone"), never the brief."""
+        assert self.posts is not None
+        where, ts = request.place, str(ref["ts"])
+        try:
+            await self.posts.record_post(
+                platform=PLATFORM, channel_id=str(where["channel"]), message_id=ts,
+                thread_id=str(where.get("thread_ts") or ts), team_id=request.asker.team_id,
+                poster_id=str(where.get("poster") or request.asker.user_id), url=job.url,
+            )  # fmt: skip
+        except Exception:
+            log.warning("slack: could not record a posted brief", exc_info=True)
 
     async def _respond_ephemeral(self, response_url: str, text: str) -> None:
         try:

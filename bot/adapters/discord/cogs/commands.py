@@ -1,4 +1,5 @@
-"""Slash commands: ``/summarize url:``, ``/linkbrief auto on|off`` and ``/linkbrief digest``.
+"""Slash commands: ``/summarize url:``, ``/linkbrief auto on|off``, ``/linkbrief digest``
+and ``/linkbrief language``.
 
 ``/linkbrief digest command:`` takes the same words as Slack's
 ``/linkbrief digest …`` (``add <url>``, ``list``, ``time 08:30 Europe/Berlin``,
@@ -24,7 +25,9 @@ from bot.adapters.discord.surface import PLATFORM
 from bot.app import App
 from bot.delivery import Asker, Delivery
 from bot.digest.commands import handle_digest_command
+from bot.digest.language import channel_language, handle_language_command
 from bot.errors import InvalidURL, LinkbriefError
+from bot.followup.stats import workspace_stats
 from bot.pipeline.urls import links_in_message
 from bot.render.discord import render_discord, render_discord_error
 
@@ -61,8 +64,9 @@ class CommandsCog(commands.Cog):
             outcome = await self.delivery.outcome(links[0], asker)
             if isinstance(outcome, LinkbriefError):
                 rendered = render_discord_error(outcome.message)
-            else:
-                rendered = render_discord(outcome)
+            else:  # issue 19: the channel's language for the labels
+                lang = await channel_language(self.app, PLATFORM, asker.channel_id)
+                rendered = render_discord(outcome, lang)
         else:
             rendered = render_discord_error(InvalidURL.default_message)
         kwargs = send_kwargs(rendered)
@@ -83,6 +87,31 @@ class CommandsCog(commands.Cog):
             else "I'll stop briefing links here; `/summarize` still works."
         )
         await interaction.response.send_message(text, allowed_mentions=NO_MENTIONS)
+
+    @linkbrief.command(
+        name="stats", description="This server's linkbrief figures (only you see them)"
+    )
+    async def stats(self, interaction: discord.Interaction) -> None:
+        report = await workspace_stats(
+            self.app.followups.followups, platform=PLATFORM,
+            team_id=str(interaction.guild_id or ""),
+            daily_budget=self.app.settings.daily_token_budget,
+        )  # fmt: skip
+        text = "\n".join(["**linkbrief stats for this server**", *report.lines("**")])
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    # issue 19: the channel's language (labels, messages, digest).
+    @linkbrief.command(name="language", description="The bot's language in this channel")
+    @app_commands.describe(code="en, de, fr, es or ru; 'default' for English; empty to show")
+    async def language(self, interaction: discord.Interaction, code: str = "") -> None:
+        channel = interaction.channel
+        channel_id = interaction.channel_id or 0
+        if isinstance(channel, discord.Thread) and channel.parent_id:
+            channel_id = channel.parent_id
+        reply = await handle_language_command(self.app, PLATFORM, str(channel_id), code.split())
+        await interaction.response.send_message(
+            reply.text, ephemeral=reply.ephemeral, allowed_mentions=NO_MENTIONS
+        )
 
     @linkbrief.command(name="digest", description="This channel's daily digest of feeds and links")
     @app_commands.describe(

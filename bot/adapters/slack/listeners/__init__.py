@@ -1,5 +1,5 @@
 """Bolt listeners, one module per trigger; each exposes ``register(bolt_app, parts)``."""
 
-from bot.adapters.slack.listeners import commands, messages, reactions
+from bot.adapters.slack.listeners import commands, followups, messages, reactions
 
-__all__ = ["commands", "messages", "reactions"]
+__all__ = ["commands", "followups", "messages", "reactions"]

@@ -19,7 +19,9 @@ from bot.adapters.slack.parts import SlackParts
 from bot.adapters.slack.surface import PLATFORM, place
 from bot.delivery import Asker, LinkJob, Request
 from bot.digest.commands import handle_digest_command
+from bot.digest.language import handle_language_command
 from bot.errors import LinkbriefError
+from bot.followup.stats import workspace_stats
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,9 @@ def help_text(reaction: str) -> str:
         f"• react with :{reaction}: to a message: brief the links in it\n"
         "• `/linkbrief digest add <feed or site url>`: a daily digest in this channel "
         "(`digest help` for more)\n"
+        "• `/linkbrief language de`: the bot's words in this channel in de, fr, es, ru or en\n"
+        "• mention me in a brief's thread to ask about the article; "
+        "`/linkbrief stats`: this workspace's figures (only you see them)\n"
         "• `/linkbrief help`: this help"
     )
 
@@ -67,6 +72,15 @@ async def answer_digest(
         await respond(text=reply.text, response_type="ephemeral")
 
 
+async def stats_text(parts: SlackParts, team_id: str) -> str:
+    """``/linkbrief stats`` (issue 18): the workspace's figures, for the caller only."""
+    report = await workspace_stats(
+        parts.app.followups.followups, platform=PLATFORM, team_id=team_id,
+        daily_budget=parts.app.settings.daily_token_budget,
+    )  # fmt: skip
+    return "\n".join(["*linkbrief stats for this workspace*", *report.lines("*")])
+
+
 def register(bolt_app: AsyncApp, parts: SlackParts) -> None:
     store, delivery = parts.app.store, parts.delivery
     reaction = parts.app.settings.slack_trigger_reaction.strip(":")
@@ -87,6 +101,15 @@ def register(bolt_app: AsyncApp, parts: SlackParts) -> None:
                 answer_digest(parts, respond, channel, user, text[len("digest") :].strip()),
                 name="slack-digest-command",
             )
+            return
+        # issue 19: the channel's language (labels, messages, digest).
+        if words[0] == "language":
+            reply = await handle_language_command(parts.app, PLATFORM, channel, words[1:])
+            await ack(text=reply.text)
+            return
+        if words[0] == "stats":  # issue 18: answered privately, in the acknowledgement
+            team = str(command.get("team_id") or "")
+            await ack(text=await stats_text(parts, team))
             return
         if words[0] == "auto":
             if len(words) == 2 and words[1] in ("on", "off"):

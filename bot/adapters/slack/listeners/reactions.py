@@ -70,6 +70,8 @@ def register(bolt_app: AsyncApp, parts: SlackParts) -> None:
             links, _ = links_of(message, parts.app.settings.max_links_per_message)
             message = message | {"ts": ts}
             request = link_request(key, message, channel, links, 0, asker)
+            # Issue 18: the link's poster (not the reactor) may delete its brief.
+            request.place["poster"] = str(message.get("user") or "")
         # The link leases are shared with the auto path: a link already briefed is skipped.
         await delivery.run(request)
 
