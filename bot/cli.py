@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import re
 import signal
 import sys
@@ -23,13 +24,21 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings, load_settings
-from bot.errors import ConfigError, InputError, InvalidURL, LinkbriefError, UnsupportedFile
+from bot.errors import (
+    ConfigError,
+    InputError,
+    InvalidURL,
+    LinkbriefError,
+    UnsupportedFile,
+    UsageError,
+)
 
 log = logging.getLogger("bot.cli")
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_CONFIG = 3
+EXIT_CLOSED_STDOUT = 141  # what a shell reports for a writer killed by SIGPIPE
 LOCAL_SUFFIXES = {".html", ".htm", ".pdf", ".txt"}
 
 
@@ -56,6 +65,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        status = _main(argv)
+        sys.stdout.flush()  # a reader that left early shows up here at the latest
+    except BrokenPipeError:
+        # `linkbrief extract URL | head -1`: the reader has what it wanted. Point stdout
+        # at /dev/null so the interpreter's own flush at exit stays quiet too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_CLOSED_STDOUT
+    return status
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
@@ -66,8 +87,12 @@ def main(argv: list[str] | None = None) -> int:
 
     # One-shot commands print their result on stdout and keep stderr for the one
     # error line; the long-running bot logs at the configured level.
+    # The console front end shares the terminal with its briefs: warnings only, unless
+    # LOG_LEVEL was set on purpose.
     level = settings.log_level
-    if args.command != "run" and level != "DEBUG":
+    console = args.command == "run" and not (settings.slack_enabled or settings.discord_enabled)
+    one_shot = args.command != "run" and level != "DEBUG"
+    if one_shot or (console and "log_level" not in settings.model_fields_set):
         level = "WARNING"
     setup_logging(level, settings.log_format, settings.secrets())
     try:
@@ -78,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"linkbrief: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except UsageError as exc:
+        print(f"linkbrief: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except LinkbriefError as exc:
         print(f"linkbrief: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -15,10 +15,23 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.settings_checks import (
+    check_database_url,
+    check_http_url,
+    check_token_prefix,
+    check_ws_url,
+)
 
 DEFAULT_DB_URL = "sqlite+aiosqlite:///linkbrief.db"
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
@@ -141,6 +154,28 @@ class Settings(BaseSettings):
                     raise ValueError(f"{entry!r} is not a valid CIDR") from exc
         return v
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, v: str) -> str:
+        return check_database_url(v)
+
+    @field_validator("openai_base_url", "slack_api_base_url", "discord_api_base_url")
+    @classmethod
+    def _http_url(cls, v: str | None, info: ValidationInfo) -> str | None:
+        return check_http_url(str(info.field_name).upper(), v)
+
+    @field_validator("discord_gateway_url")
+    @classmethod
+    def _ws_url(cls, v: str | None) -> str | None:
+        return check_ws_url("DISCORD_GATEWAY_URL", v)
+
+    @field_validator("llm_model")
+    @classmethod
+    def _model(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("LLM_MODEL is empty — name the model, e.g. gpt-4o-mini or llama3.1")
+        return v.strip()
+
     @field_validator("fetch_proxy")
     @classmethod
     def _proxy(cls, v: SecretStr | None) -> SecretStr | None:
@@ -166,6 +201,17 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _combinations(self) -> Settings:
+        slack_where = "your app's page at https://api.slack.com/apps"
+        if self.slack_bot_token:
+            check_token_prefix(
+                "SLACK_BOT_TOKEN", self.slack_bot_token.get_secret_value(), "xoxb-",
+                f"OAuth & Permissions → Bot User OAuth Token on {slack_where}",
+            )  # fmt: skip
+        if self.slack_app_token:
+            check_token_prefix(
+                "SLACK_APP_TOKEN", self.slack_app_token.get_secret_value(), "xapp-",
+                f"Basic Information → App-Level Tokens on {slack_where}",
+            )  # fmt: skip
         if self.slack_bot_token and self.slack_mode == "http" and not self.slack_signing_secret:
             raise ValueError("SLACK_SIGNING_SECRET is required when SLACK_MODE=http")
         if self.slack_bot_token and self.slack_mode == "socket" and not self.slack_app_token:
@@ -265,6 +311,16 @@ def _one_line(exc: ValidationError) -> str:
     err = exc.errors()[0]
     loc = [str(part) for part in err.get("loc", ()) if part]
     msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+    if loc and msg.startswith(loc[0].upper()):  # already names the setting and the fix
+        return msg
     if loc:
-        return f"Invalid setting {loc[0].upper()}: {msg}"
+        got = err.get("input")
+        shown = f" (got {got!r})" if isinstance(got, str) and not _is_secret(loc[0]) else ""
+        return f"Invalid setting {loc[0].upper()}: {msg}{shown}"
     return f"Invalid settings: {msg}"
+
+
+def _is_secret(field: str) -> bool:
+    """Never echo a secret's value back, nor a value we cannot place."""
+    info = Settings.model_fields.get(field)
+    return info is None or info.annotation in (SecretStr, SecretStr | None)

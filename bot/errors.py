@@ -9,7 +9,8 @@ a bug and is logged, never shown raw.
     ├── ConfigError            a setting is missing or contradicts another
     ├── InputError             the target itself is unusable
     │   ├── InvalidURL         not an http(s) URL we can parse
-    │   └── UnsupportedFile    a local file of a kind we cannot read
+    │   ├── UnsupportedFile    a local file of a kind we cannot read
+    │   └── UsageError         a command line missing what it needs (exit status 2)
     ├── FetchError             getting the page failed
     │   ├── BlockedAddress     SSRF guard: private, loopback, odd port, userinfo…
     │   ├── FetchTimeout       the whole fetch ran past its deadline
@@ -72,6 +73,10 @@ class InvalidURL(InputError):
 
 class UnsupportedFile(InputError):
     default_message = "I can only read .html, .htm, .pdf and .txt files."
+
+
+class UsageError(InputError):
+    default_message = "That command needs more: see linkbrief --help."
 
 
 class FetchError(LinkbriefError):

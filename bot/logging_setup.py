@@ -14,9 +14,11 @@ are held at a level where they do not, whatever ``LOG_LEVEL`` says.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import re
+import socket
 import sys
 import time
 
@@ -61,6 +63,48 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+# Exception classes (by name, so no client library is imported here) that mean "the
+# network or the service went away": aiohttp's, websockets', discord.py's, asyncpg's.
+_NETWORK_ERRORS = frozenset({
+    "ClientConnectionError", "ClientConnectorError", "ClientOSError", "ServerDisconnectedError",
+    "ServerTimeoutError", "WSServerHandshakeError", "ConnectionClosed", "GatewayNotFound",
+    "InvalidStatus", "ConnectionDoesNotExistError", "CannotConnectNowError",
+    "APIConnectionError", "APITimeoutError", "DiscordServerError",
+})  # fmt: skip
+_NETWORK_ERRNOS = frozenset({
+    errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, errno.EHOSTDOWN,
+    errno.ECONNABORTED, errno.ECONNREFUSED, errno.ECONNRESET, errno.ETIMEDOUT, errno.EPIPE,
+})  # fmt: skip
+
+
+def is_network_error(exc: BaseException) -> bool:
+    """A lost or refused connection, DNS failure or timeout: a retry, not a bug."""
+    if isinstance(exc, ConnectionError | TimeoutError | socket.gaierror):
+        return True
+    if isinstance(exc, OSError) and exc.errno in _NETWORK_ERRNOS:
+        return True
+    return any(cls.__name__ in _NETWORK_ERRORS for cls in type(exc).__mro__)
+
+
+class OneLineRetries(logging.Filter):
+    """Client libraries log each reconnect attempt with a full traceback (Slack's Socket
+    Mode every few seconds, discord.py with its backoff delay). A lost connection is not
+    a bug: keep the library's own line (it says what it does next) and add the reason,
+    so each retry is one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is None or not is_network_error(exc):
+            return True
+        message = record.getMessage()
+        reason = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
+        if str(exc) and str(exc) in message:
+            reason = type(exc).__name__
+        record.msg, record.args = f"{message} [{reason}]", None
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
 def _escape(match: re.Match[str]) -> str:
     return ascii(match.group(0))[1:-1]  # "\n", "\x1b", "\u2028"
 
@@ -102,6 +146,7 @@ def setup_logging(level: str, fmt: str, secrets: list[str]) -> RedactingFilter:
         else OneLineFormatter("%(levelname)s %(name)s: %(message)s")
     )
     redactor = RedactingFilter(secrets)
+    handler.addFilter(OneLineRetries())  # first: the redactor formats what is left
     handler.addFilter(redactor)
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -396,7 +396,7 @@ class DiscordStack:
             build_discord(self.app, **self.front_options).run(), name="discord-under-test"
         )
         waiter = asyncio.create_task(
-            self.fake.wait_for(lambda: len(self.fake.identifies) > live_before, timeout=15)
+            self.fake.wait_for(lambda: len(self.fake.identifies) > live_before, timeout=60)
         )
         done, _ = await asyncio.wait({self._bot_task, waiter}, return_when=FIRST_COMPLETED)
         if self._bot_task in done:
@@ -433,7 +433,7 @@ class DiscordStack:
         return await self.fake.wait_for(done)
 
 
-async def wait_until(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+async def wait_until(predicate: Callable[[], Any], timeout: float = 60.0) -> Any:
     """Poll ``predicate`` (for things only the bot's logs show) until truthy."""
     async with asyncio.timeout(timeout):
         while not (result := predicate()):

@@ -71,7 +71,7 @@ class CrashWorker:
         self.proc: asyncio.subprocess.Process | None = None
         self.port: int | None = None
 
-    async def start(self, timeout: float = 30.0) -> CrashWorker:
+    async def start(self, timeout: float = 120.0) -> CrashWorker:
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "tests.crash_worker", self.platform,
             "--settings", json.dumps(self.settings), "--lease-s", str(self.lease_s),

@@ -1,4 +1,4 @@
-"""The layering rules from DESIGN.md, checked on the source (AST, no imports run).
+"""The layering rules from docs/architecture.md, checked on the source (AST, no imports run).
 
 * the pipeline, renderers, store and digest builder never import a chat SDK
   or the openai package;

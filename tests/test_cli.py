@@ -152,6 +152,18 @@ def test_discord_sync_needs_a_token(tmp_path: Path) -> None:
     assert "DISCORD_TOKEN" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_the_console_logs_warnings_only_unless_log_level_says_so(
+    server: ArticleServer, tmp_path: Path
+) -> None:
+    missing = server.url("/status/404")
+    quiet = run_cli(["run"], tmp_path, stdin=f"{missing}\n")
+    assert quiet.returncode == 0, quiet.stderr
+    assert "404" in quiet.stdout and "INFO" not in quiet.stderr
+    chatty = run_cli(["run"], tmp_path, stdin=f"{missing}\n", LOG_LEVEL="INFO")
+    assert "INFO bot.pipeline.service: brief failed (http_status)" in chatty.stderr
+    assert "INFO" not in chatty.stdout  # logs never reach stdout
+
+
 def test_summarize_json_carries_the_image_kind_and_thread(
     server: ArticleServer, tmp_path: Path
 ) -> None:

@@ -1,4 +1,4 @@
-"""Settings: every DESIGN.md name exists, .env.example documents every field,
+"""Settings: every name in the README's configuration exists, .env.example documents every field,
 and invalid combinations fail with one line naming the setting."""
 
 from __future__ import annotations

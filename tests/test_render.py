@@ -135,7 +135,8 @@ def test_hostile_brief_renders_without_pings_or_foreign_links(kind: str, render:
 def test_labels_counts_and_attribution(kind: str, render: Renderer) -> None:
     seen = visible(render(nasty_brief(mode="llm")))
     assert "AI summary" in seen
-    assert "reduced by 62%" in seen
+    assert "-word article" in seen and "reduced by" not in seen
+    assert re.search(r"\d+ claims checked, 2 withheld", seen)
     assert "2 claims could not be checked against the article" in seen
     assert "Speaker-1 @here (per Source-1 <!channel>)" in seen
     assert "model unavailable, showing the extractive brief" in seen

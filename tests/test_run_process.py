@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import aiohttp
@@ -24,6 +25,9 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+STARTUP_S = 180.0  # a bound for a bot that hangs, far beyond any loaded start
 
 
 async def test_run_serves_slack_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
@@ -47,7 +51,10 @@ async def test_run_serves_slack_and_stops_cleanly_on_sigterm(tmp_path: Path) -> 
         try:
             base = f"http://127.0.0.1:{port}"
             async with aiohttp.ClientSession() as http:
-                for _ in range(200):
+                # Until the port answers, however long a loaded machine takes to start the
+                # bot (STARTUP_S is only there so a bot that never starts fails the test).
+                started = time.monotonic()
+                while True:
                     try:
                         async with http.get(f"{base}/healthz") as resp:
                             if resp.status == 200:
@@ -55,6 +62,7 @@ async def test_run_serves_slack_and_stops_cleanly_on_sigterm(tmp_path: Path) -> 
                     except aiohttp.ClientError:
                         pass
                     assert bot.poll() is None, bot.stdout.read() if bot.stdout else ""
+                    assert time.monotonic() - started < STARTUP_S, "the bot never served /healthz"
                     await asyncio.sleep(0.05)
                 body = json.dumps(
                     event_body(message_event(f"<{articles.url('/pages/example_article.html')}>"))
@@ -62,16 +70,13 @@ async def test_run_serves_slack_and_stops_cleanly_on_sigterm(tmp_path: Path) -> 
                 headers = signed_headers(body, {"Content-Type": "application/json"})
                 async with http.post(f"{base}/slack/events", data=body, headers=headers) as resp:
                     assert resp.status == 200
-                for _ in range(200):
-                    if api.calls_to("chat.update"):
-                        break
-                    await asyncio.sleep(0.05)
+                await api.wait_for(lambda: bool(api.calls_to("chat.update")), timeout=STARTUP_S)
                 assert len(api.calls_to("chat.postMessage")) == 1
                 assert len(api.calls_to("chat.update")) == 1
                 async with http.get(f"{base}/metrics") as resp:
                     assert "linkbrief_briefs_total" in await resp.text()
             bot.send_signal(signal.SIGTERM)
-            code = await asyncio.to_thread(bot.wait, 20)
+            code = await asyncio.to_thread(bot.wait, STARTUP_S)
             output = bot.stdout.read().decode() if bot.stdout else ""
             assert code == 0, output
             assert "Traceback" not in output

@@ -22,13 +22,14 @@ import sys
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from bot.digest.commands import describe_channel, handle_digest_command
 from bot.digest.models import Digest
 from bot.digest.render import render_digest
-from bot.digest.scheduler import DigestPoster, DigestScheduler
-from bot.errors import InputError
-from bot.store.digests import DigestStore
+from bot.digest.scheduler import DigestPoster, DigestScheduler, RunOutcome
+from bot.errors import InputError, UsageError
+from bot.store.digests import DigestChannel, DigestStore
 from bot.timeutil import utc_now
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ def _verb_args(args: argparse.Namespace) -> list[str]:
 def parse_channel(value: str | None) -> tuple[str, str]:
     platform, _, channel_id = (value or "").partition(":")
     if platform not in PLATFORMS or not channel_id:
-        raise InputError("Give the channel as --channel slack:C123 or --channel discord:1234.")
+        raise UsageError("Give the channel as --channel slack:C123 or --channel discord:1234.")
     return platform, channel_id
 
 
@@ -165,7 +166,45 @@ async def _run_now(
         await scheduler.poller.poll_feeds(feeds, now)
         outcome = await scheduler.run_channel(channel, now, force=True)
         where = f"{outcome.platform}:{outcome.channel_id} {outcome.day}"
-        detail = f" ({outcome.detail})" if outcome.detail else ""
-        print(f"{where}: {outcome.status}{detail}", file=sys.stderr)
+        said = await _in_words(digests, channel, outcome, printed=outcome.platform not in posters)
+        print(f"{where}: {said}", file=sys.stderr)
         failed += outcome.status in ("failed", "lost", "no_poster")
     return 1 if failed else 0
+
+
+async def _in_words(
+    digests: DigestStore, channel: DigestChannel, outcome: RunOutcome, *, printed: bool
+) -> str:
+    """What ``run-now`` did, for a person: ``printed here (no Slack connection …)``."""
+    name = f"{outcome.platform}:{outcome.channel_id}"
+    platform = outcome.platform.capitalize()
+    status, detail = outcome.status, f" ({outcome.detail})" if outcome.detail else ""
+    if status == "posted" and printed:
+        return f"printed here (no {platform} connection for {name})"
+    if status == "posted":
+        return f"posted to {name}" + detail
+    if status == "empty":
+        return "nothing new since the last digest — nothing sent"
+    if status == "held":
+        return await _why_held(digests, channel, outcome.day)
+    if status == "no_poster":
+        return f"not sent: no {platform} connection for {name}"
+    if status == "lost":
+        return f"not sent: another linkbrief process took the digest over{detail}"
+    if status == "failed":
+        return f"not sent: it failed{detail}; the scheduler tries again later"
+    return status + detail
+
+
+async def _why_held(digests: DigestStore, channel: DigestChannel, day: str) -> str:
+    """A digest already on record for ``day``: when it went out, or who is on it."""
+    run = next((r for r in await digests.runs(channel.platform, channel.channel_id)
+                if r.day == day), None)  # fmt: skip
+    if run is None or run.state not in ("posted", "skipped"):
+        return "another linkbrief process is delivering it right now — nothing sent"
+    if run.state == "skipped":
+        return "today's digest was recorded as skipped — nothing sent"
+    at = run.posted_at or run.due_at
+    when = at.astimezone(ZoneInfo(channel.timezone)).strftime("%H:%M") if at else "earlier"
+    verb = "printed" if (run.message_id or "").startswith("stdout:") else "posted"
+    return f"already {verb} today at {when} — nothing sent"

@@ -7,10 +7,9 @@ mode a server accepts is remembered so later calls skip the ones it rejected.
 An answer that isn't valid gets one repair round (the validation error is sent
 back, asking for corrected JSON only); a second bad answer is ``LLMBadOutput``.
 
-Every openai exception is mapped to a ``bot.errors`` one in one place
-(``_unavailable`` and the 400/422 handling in ``_send_walking_modes``), with a
-message for the person in the channel. Server error texts are never copied
-into those messages or the logs: they can echo (parts of) the API key.
+Every openai exception is mapped to a ``bot.errors`` one by ``bot.llm.errors``,
+with a message naming the model, the server and, when it cannot carry the API
+key, the server's own words.
 
 The SDK is used as shipped, through its public API only: ``AsyncOpenAI`` (or
 ``AsyncAzureOpenAI`` for classic ``api-version`` deployments) and
@@ -29,7 +28,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import openai
 
-from bot.errors import LLMBadOutput, LLMError, LLMUnavailable
+from bot.errors import LLMBadOutput, LLMError
+from bot.llm.errors import model_error
 from bot.llm.schema import extract_json_object
 from bot.llm.tokens import estimate_chat_tokens, estimate_tokens
 
@@ -250,12 +250,20 @@ class ChatClient:
                         self._mode,
                     )
                     continue
-                raise LLMUnavailable(
-                    f"The language model server rejected the request ({exc.status_code})."
-                ) from None
+                raise self._error(exc) from None
             except openai.OpenAIError as exc:
-                raise _unavailable(exc, self.model, self.timeout_s) from None
+                raise self._error(exc) from None
             return _reply(completion, messages, schema if mode == "json_schema" else None)
+
+    def _error(self, exc: openai.OpenAIError) -> LLMError:
+        """Words naming the model, the server and what it said (``bot.llm.errors``)."""
+        return model_error(
+            exc,
+            model=self.model,
+            base_url=str(self._sdk.base_url),
+            api_key=self._sdk.api_key,
+            timeout_s=self.timeout_s,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,46 +364,9 @@ _CONTEXT_MARKERS = (
     "too many tokens",
     "prompt is too long",
     "exceeds the model",
+    "context size",  # llama.cpp's server: "the request exceeds the available context size"
 )
 
 
 def _is_context_length(exc: openai.APIStatusError, detail: str) -> bool:
     return any(marker in detail for marker in _CONTEXT_MARKERS)
-
-
-def _unavailable(exc: openai.OpenAIError, model: str, timeout_s: float) -> LLMError:
-    if isinstance(exc, openai.APIResponseValidationError):  # a 2xx body that isn't a completion
-        log.warning("LLM server sent an unreadable answer (%s)", exc.status_code)
-        return LLMBadOutput("The language model server sent an answer I couldn't read.")
-    if isinstance(exc, openai.APITimeoutError):
-        log.warning("LLM request timed out after %.0f s", timeout_s)
-        return LLMUnavailable(
-            f"The language model took too long to answer (over {timeout_s:g} s). Try again later."
-        )
-    if isinstance(exc, openai.APIConnectionError):
-        log.warning("LLM server unreachable (%s)", type(exc).__name__)
-        return LLMUnavailable("I couldn't reach the language model server. Try again later.")
-    if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        log.warning("LLM server answered %s (code %s)", status, getattr(exc, "code", None))
-        if status == 429:
-            return LLMUnavailable(
-                "The language model is rate-limiting me (429). Try again in a while."
-            )
-        if status in (401, 403):
-            return LLMUnavailable(
-                f"The language model server refused my credentials ({status}). "
-                "Check OPENAI_API_KEY."
-            )
-        if status == 404:
-            return LLMUnavailable(
-                f"The language model server has no model {model!r} (404). "
-                "Check LLM_MODEL and OPENAI_BASE_URL."
-            )
-        if status >= 500:
-            return LLMUnavailable(
-                f"The language model server had an error ({status}). Try again later."
-            )
-        return LLMUnavailable(f"The language model server answered {status}.")
-    log.warning("LLM call failed (%s)", type(exc).__name__)
-    return LLMUnavailable()

@@ -1,7 +1,7 @@
 """The answer the model must return, its strict JSON schema, and how it is validated.
 
 ``{title, summary, claims: [{claim, speaker, source, quote, kind}]}`` as in
-DESIGN.md. The schema sent as structured output is generated from the
+docs/architecture.md (Contracts). The schema sent as structured output is generated from the
 pydantic model and made strict-mode compatible (every property required, no
 additional properties, no defaults), so the two can't drift apart.
 """

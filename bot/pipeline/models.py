@@ -1,7 +1,7 @@
 """The values that flow down the pipeline: a fetched page, an article, a brief.
 
 ``Brief`` and ``Claim`` are the JSON contract of ``linkbrief summarize --json``
-(see DESIGN.md); keep their field names stable.
+(see docs/architecture.md, Contracts); keep their field names stable.
 """
 
 from __future__ import annotations

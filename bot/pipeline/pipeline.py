@@ -24,7 +24,8 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from bot.errors import BudgetExhausted, LLMError
+from bot.errors import BudgetExhausted, LLMBadOutput, LLMError
+from bot.pipeline import progress
 from bot.pipeline.contracts import Fetcher, PipelineObserver, Summarizer, TokenBudget
 from bot.pipeline.discussion import thread_points
 from bot.pipeline.follow import follow
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 
 MODEL_UNAVAILABLE_WARNING = (
     "The language model was unavailable, so this is the extractive brief (no AI)."
+)
+MODEL_UNUSABLE_WARNING = (
+    "The language model answered something unusable, so this is the extractive brief (no AI)."
 )
 BUDGET_SPENT_WARNING = BudgetExhausted.default_message
 # Extraction always runs in a worker process (bot/pipeline/workers.py): its cost is set
@@ -74,14 +78,20 @@ class Pipeline:
             article, budget=budget, degraded=degraded, language=language
         )
 
+    def _stage(self, url: str, stage: progress.Step) -> None:
+        """The observer's stage, and the same step for whoever watches this request
+        (the console's status line, through ``bot.pipeline.progress``)."""
+        self.observer.stage(url, stage)
+        progress.report(stage, url)
+
     async def article(self, url: str) -> Article:
         """Fetch and extract only: exactly what the summarizer would see."""
         canonical_url(url)  # refuse a malformed link before any I/O
-        self.observer.stage(url, "fetching")
+        self._stage(url, "fetching")
         started = time.perf_counter()
         page = await self.fetcher.fetch(url)
         self.observer.fetched(body_bytes=len(page.body), seconds=time.perf_counter() - started)
-        self.observer.stage(url, "reading")
+        self._stage(url, "reading")
         article = await extract_off_loop(page)  # a worker process, killed past its deadline
         # a thread's linked article, a video's captions: same fetcher, same guard, same worker
         return await follow(article, self.fetcher, extract_off_loop)
@@ -95,9 +105,9 @@ class Pipeline:
         language: str = "",
     ) -> Brief:
         """Summarize (falling back if need be), verify, and assemble the brief."""
-        self.observer.stage(article.url, "summarizing")
+        self._stage(article.url, "summarizing")
         draft, mode = await self.summarize(article, budget, degraded=degraded, language=language)
-        self.observer.stage(article.url, "checking")
+        self._stage(article.url, "checking")
         if len(article.text) <= INLINE_VERIFY_CHARS:
             claims = verify_draft(article, draft)
         else:
@@ -143,8 +153,11 @@ class Pipeline:
                 self.observer.model_called(
                     prompt_tokens=0, completion_tokens=0, seconds=seconds, failed=exc.kind
                 )
-            log.warning("model failed (%s); using the extractive brief", exc.kind)
-            return await self._fall_back(article, exc, MODEL_UNAVAILABLE_WARNING)
+            log.warning("model failed (%s: %s); using the extractive brief", exc.kind, exc)
+            # It answered, but nothing we could use, or it could not answer at all.
+            unusable = isinstance(exc, LLMBadOutput)
+            warning = MODEL_UNUSABLE_WARNING if unusable else MODEL_UNAVAILABLE_WARNING
+            return await self._fall_back(article, exc, warning)
         if self.uses_model:
             self.observer.model_called(
                 prompt_tokens=draft.prompt_tokens,

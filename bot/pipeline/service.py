@@ -28,6 +28,7 @@ from bot.pipeline.models import Article, Brief
 from bot.pipeline.observer import NoObserver
 from bot.pipeline.pipeline import BUDGET_SPENT_WARNING as BUDGET_SPENT_WARNING
 from bot.pipeline.pipeline import MODEL_UNAVAILABLE_WARNING as MODEL_UNAVAILABLE_WARNING
+from bot.pipeline.pipeline import MODEL_UNUSABLE_WARNING as MODEL_UNUSABLE_WARNING
 from bot.pipeline.pipeline import Pipeline
 from bot.pipeline.urls import canonical_url
 from bot.pipeline.workers import extract_file_off_loop

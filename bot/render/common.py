@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from bot.i18n import translator
 from bot.pipeline.models import Brief
 from bot.pipeline.normalize import strip_invisible
+from bot.pipeline.sentences import split_sentences
 
 ZWSP = "\u200b"
 ELLIPSIS = "…"
@@ -300,6 +301,8 @@ class BriefView:
             "%(n)d more checked claim not shown.", "%(n)d more checked claims not shown.", hidden
         )
         return text % {"n": hidden}
+    summary_sentences: int = 0
+    claims_checked: int = 0  # every claim the model gave, shown or withheld
 
     def byline(self) -> str:
         """``site · author · date`` with the empty parts left out (unescaped)."""
@@ -312,11 +315,22 @@ class BriefView:
         return " · ".join(p for p in parts if p)
 
     def status(self) -> str:
-        """The brief's kind and size: ``AI summary · reduced by 62%``."""
+        """The brief's kind and sizes in words a reader gets right:
+        ``AI summary · 1,840-word article · 3-sentence summary · 4 claims checked, 1 withheld``.
+        """
         t = translator(self.lang)
         parts = [t.gettext(self.mode_label)]
-        if self.reduced_by_pct > 0:
-            parts.append(t.gettext("reduced by %(pct)d%%") % {"pct": self.reduced_by_pct})
+        if self.article_words > 0:
+            parts.append(t.gettext("%(n)s-word article") % {"n": f"{self.article_words:,}"})
+        if self.summary_sentences > 0:
+            parts.append(t.gettext("%(n)d-sentence summary") % {"n": self.summary_sentences})
+        if self.claims_checked > 0:
+            checked = t.ngettext(
+                "%(n)d claim checked", "%(n)d claims checked", self.claims_checked
+            ) % {"n": self.claims_checked}
+            if self.withheld:
+                checked += t.gettext(", %(n)d withheld") % {"n": self.withheld}
+            parts.append(checked)
         return " · ".join(parts)
 
     def withheld_note(self) -> str:
@@ -406,4 +420,6 @@ def brief_view(brief: Brief, lang: str | None = None) -> BriefView:
         ],
         llm=brief.mode == "llm",
         lang=lang,
+        summary_sentences=len(split_sentences(brief.summary)) if brief.summary.strip() else 0,
+        claims_checked=len(brief.claims),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import sqlite3
 import time
 from pathlib import Path
@@ -22,6 +23,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+from bot.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +129,63 @@ async def ensure_wal(engine: AsyncEngine) -> None:
                 # Some file systems (network shares) cannot do WAL: still works, one at a time.
                 log.warning("SQLite stays in journal_mode=%s: no WAL on this file system", row)
             return
+
+
+def startup_error(exc: BaseException, database_url: str) -> ConfigError | None:
+    """One line for a database that cannot be opened at start, naming DATABASE_URL and a fix.
+
+    ``None`` when ``exc`` is not about reaching or opening the database (a bug: let it
+    surface). Walks the exception chain: SQLAlchemy wraps the driver's error, which
+    wraps the socket's.
+    """
+    url = make_url(database_url)
+    shown = url.render_as_string(hide_password=True)
+    where = f"{url.host or 'localhost'}:{url.port or 5432}" if url.host else shown
+    for cause in _chain(exc):
+        name = type(cause).__name__
+        text = str(cause).strip().splitlines()[0] if str(cause).strip() else name
+        if name in ("InvalidPasswordError", "InvalidAuthorizationSpecificationError"):
+            return ConfigError(
+                f"DATABASE_URL: PostgreSQL at {where} refused user {url.username!r} ({text}) "
+                "— check the user and password in DATABASE_URL"
+            )
+        if name == "InvalidCatalogNameError":
+            return ConfigError(
+                f"DATABASE_URL: PostgreSQL at {where} has no database {url.database!r} "
+                f"— create it (createdb {url.database}) or fix DATABASE_URL"
+            )
+        if isinstance(cause, socket.gaierror):
+            return ConfigError(
+                f"DATABASE_URL: cannot find the database host {url.host!r} ({cause.strerror}) "
+                "— check the host name in DATABASE_URL"
+            )
+        if isinstance(cause, ConnectionRefusedError | TimeoutError) or name in _UNREACHABLE:
+            return ConfigError(
+                f"DATABASE_URL: cannot reach PostgreSQL at {where} ({text}) "
+                "— start the server or fix the host and port in DATABASE_URL"
+            )
+        if isinstance(cause, sqlite3.Error | OSError) and url.get_backend_name() == "sqlite":
+            return ConfigError(
+                f"DATABASE_URL: cannot open the SQLite file {url.database!r} ({text}) "
+                "— use a path in a writable directory"
+            )
+    return None
+
+
+# Driver errors that mean "the server is not there (any more)".
+_UNREACHABLE = ("CannotConnectNowError", "ConnectionDoesNotExistError", "ConnectionFailureError")
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        cause = todo.pop(0)
+        if cause is None or any(cause is s for s in seen) or len(seen) > 20:
+            continue
+        seen.append(cause)
+        todo += [getattr(cause, "orig", None), cause.__cause__, cause.__context__]
+    return seen
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

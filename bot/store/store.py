@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.pipeline.models import Brief
 from bot.store import statements as sql
-from bot.store.db import create_engine, insert_for, migrate
+from bot.store.db import create_engine, insert_for, migrate, startup_error
 from bot.store.retry import retrying
 from bot.store.runner import TransactionRunner
 from bot.store.tables import (
@@ -86,11 +86,17 @@ class Store:
     @classmethod
     async def open(cls, database_url: str) -> Store:
         """Connect to ``database_url`` and bring its schema up to date."""
-        engine = create_engine(database_url)
+        try:
+            engine = create_engine(database_url)
+        except OSError as exc:  # a SQLite file's directory that cannot be made
+            raise startup_error(exc, database_url) or exc from None
         try:
             await migrate(engine)
-        except BaseException:
+        except BaseException as exc:
             await engine.dispose()
+            error = startup_error(exc, database_url) if isinstance(exc, Exception) else None
+            if error is not None:
+                raise error from None
             raise
         return cls(engine)
 

@@ -69,7 +69,7 @@ async def pending_after_restart(stack: DiscordStack) -> None:
     async def done() -> bool:
         return await app.store.pending() == []
 
-    async with asyncio.timeout(30):
+    async with asyncio.timeout(120):
         while not await done():
             await asyncio.sleep(0.05)
 
@@ -108,8 +108,8 @@ async def test_killed_mid_brief_the_restart_edits_the_recorded_placeholder(
     fake = stack.fake
 
     async def model_is_asked(mid: str) -> None:
-        await fake.wait_for(lambda: [p for p in thread_posts(stack, mid) if p.status == 200], 15)
-        await wait_until(lambda: len(stack.chat.requests) == 1, timeout=15)  # type: ignore[union-attr]
+        await fake.wait_for(lambda: [p for p in thread_posts(stack, mid) if p.status == 200], 60)
+        await wait_until(lambda: len(stack.chat.requests) == 1, timeout=60)  # type: ignore[union-attr]
 
     message = await crash_worker_during(stack, model_is_asked)
     mid = message["id"]
@@ -135,7 +135,7 @@ async def test_killed_after_the_thread_before_the_placeholder_posts_once_in_that
     fake.hold("POST", PLACEHOLDER_POST, after_effect=False)  # the placeholder never lands
 
     async def placeholder_requested(mid: str) -> None:
-        await fake.wait_for(lambda: fake.held, 15)
+        await fake.wait_for(lambda: fake.held, 60)
 
     message = await crash_worker_during(stack, placeholder_requested)
     mid = message["id"]
@@ -169,7 +169,7 @@ async def test_killed_after_discord_posted_but_before_the_bot_heard_the_placehol
     fake.hold("POST", PLACEHOLDER_POST, after_effect=True)  # created; the answer never comes
 
     async def placeholder_created(mid: str) -> None:
-        await fake.wait_for(lambda: fake.held and fake.messages, 15)
+        await fake.wait_for(lambda: fake.held and fake.messages, 60)
 
     message = await crash_worker_during(stack, placeholder_created)
     mid = message["id"]

@@ -253,7 +253,7 @@ class FakeDiscord:
         if self.session is not None:
             self.session.session_id = "expired-" + self.session.session_id
 
-    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 60.0) -> Any:
         """Wait until ``predicate()`` is truthy (re-checked on every request/payload)."""
         async with asyncio.timeout(timeout):
             async with self._changed:

@@ -119,8 +119,11 @@ class SlackApiServer:
         """Every message the bot posted, as it stands now (updates applied)."""
         return [m for m in self.messages.values() if m.get("bot_id") == self.bot_id]
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 15.0) -> None:
-        """Wait until ``predicate()`` holds, re-checked after every call; TimeoutError if not."""
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 60.0) -> None:
+        """Wait until ``predicate()`` holds, re-checked after every call; TimeoutError if not.
+
+        The timeout only bounds a test that would otherwise hang: generous, so a loaded
+        machine never turns a slow pass into a failure."""
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+import aiohttp
 import discord
 
 from bot.adapters.discord.bot import LinkbriefBot
@@ -19,10 +20,21 @@ from bot.adapters.discord.endpoints import configure_endpoints
 from bot.adapters.discord.surface import PLATFORM
 from bot.app import App
 from bot.errors import ConfigError
+from bot.preflight import unreachable
 
 log = logging.getLogger(__name__)
 
+# linkbrief never joins voice channels: without this, every start warns that PyNaCl
+# (and davey) are missing, which sends people installing things they do not need.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
+
 __all__ = ["DiscordFrontEnd", "LinkbriefBot", "configure_endpoints", "sync_commands"]
+
+
+def discord_host() -> str:
+    """Where discord.py sends REST calls now (``configure_endpoints`` may have moved it)."""
+    return str(discord.http.Route.BASE).split("/api")[0]
 
 
 def _token(app: App) -> str:
@@ -57,6 +69,9 @@ class DiscordFrontEnd:
                 "Discord refused the Message Content intent. Enable it in the Developer "
                 "Portal: Bot → Privileged Gateway Intents → Message Content Intent."
             ) from None
+        except (aiohttp.ClientConnectionError, OSError) as exc:
+            # Only login lands here: once connected, discord.py reconnects by itself.
+            raise unreachable("Discord", discord_host(), exc, "DISCORD_API_BASE_URL") from None
 
 
 async def sync_commands(app: App) -> int:

@@ -23,6 +23,7 @@ from bot.adapters.slack.parts import SlackParts
 from bot.adapters.slack.surface import PLATFORM
 from bot.ops.http import add_ops_routes
 from bot.ops.signed_requests import slack_signature_middleware
+from bot.preflight import check_slack
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,8 @@ class SlackFrontEnd:
     async def run(self) -> None:
         """Run until cancelled, then shut down cleanly."""
         try:
+            # A refused token or an unreachable Slack is one line at start (exit 3).
+            await check_slack(self.client, self.settings.slack_api_base_url)
             await self.start()
             await asyncio.Event().wait()
         finally:
