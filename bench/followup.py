@@ -7,8 +7,10 @@ and a real SQLite file, alternating round by round:
 
 * **brief (extractive, fresh)**: ``BriefService.brief_article`` on the extracted
   article: summarize + verify, the CPU a brief costs once the page is in;
-* **offline answer**: ``offline_answer`` alone (BM25 over the article's sentences,
-  speakers, verification);
+* **offline answer, cold**: ``offline_answer`` alone on an article not seen before
+  (split into sentences, speakers found, BM25 index built, ranked, verified);
+* **offline answer**: the same for a later question on that article (the sentence
+  index is kept per article text);
 * **model answer check**: ``checked_answer`` alone on a two-sentence model answer
   (what verifying a model's answer adds);
 * **question, offline, end to end**: ``FollowupService.ask_about`` with no model:
@@ -35,7 +37,7 @@ if str(ROOT) not in sys.path:
 
 from bench.harness import dist, machine, print_dists, write_json  # noqa: E402
 from bot.app import build_app  # noqa: E402
-from bot.followup.answer import offline_answer  # noqa: E402
+from bot.followup.answer import forget_indexes, offline_answer  # noqa: E402
 from bot.followup.model import ModelAnswer, checked_answer  # noqa: E402
 from tests.app_support import local_settings  # noqa: E402
 from tests.servers.article_server import ArticleServer  # noqa: E402
@@ -57,7 +59,8 @@ ANSWER = {"found": True, "sentences": [
 
 async def run(rounds: int) -> dict:
     facts = machine()
-    steps = ("brief", "offline_answer", "model_check", "question_offline", "question_model")
+    steps = ("brief", "offline_answer_cold", "offline_answer", "model_check",
+             "question_offline", "question_model")  # fmt: skip
     timings: dict[str, list[float]] = {k: [] for k in steps}
     with tempfile.TemporaryDirectory() as tmp:
         async with ArticleServer(host="127.0.0.2") as pages, ChatServer() as chat:
@@ -93,6 +96,10 @@ async def run(rounds: int) -> dict:
                     t = time.perf_counter()
                     await plain.service.brief_article(article)
                     timings["brief"].append(time.perf_counter() - t)
+                    forget_indexes()
+                    t = time.perf_counter()
+                    offline_answer(article, q)
+                    timings["offline_answer_cold"].append(time.perf_counter() - t)
                     t = time.perf_counter()
                     offline_answer(article, q)
                     timings["offline_answer"].append(time.perf_counter() - t)

@@ -124,6 +124,7 @@ class App:
         return await check_health(self.store)
 
     async def aclose(self) -> None:
+        await self.order.aclose()
         await self.followups.settle()  # articles still being kept need the store
         for close in reversed(self.closers):
             await close()

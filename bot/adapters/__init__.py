@@ -1,1 +1,1 @@
-"""Front ends: thin translations between a chat platform and ``BriefService``."""
+"""Front ends: each chat platform's registration and translation onto ``bot.delivery``."""

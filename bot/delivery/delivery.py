@@ -4,7 +4,8 @@
    pending item keyed by its trigger (``Store.accept_many``: first caller wins,
    so a retry or a redelivery adds nothing), and the same transaction claims
    each job's *lease* (``bot.store.leases``: a claim renewed while the job
-   runs, kept for days once finished).
+   runs, kept for days once finished). Accepts arriving together share one
+   transaction (``bot.store.batch``: group commit).
 2. *run* (in the background): each job holds its lease; a job whose lease is
    held elsewhere (another trigger on the same message, a dead process) waits
    for it to finish or lapse. The holder posts the placeholder, records its
@@ -34,6 +35,7 @@ from bot.delivery.order import ACK, BRIEF, PLACEHOLDER, Order
 from bot.delivery.surface import Outcome, Ref, Surface
 from bot.errors import LinkbriefError
 from bot.pipeline.models import Brief
+from bot.store.batch import Batcher
 from bot.store.digests import DigestStore, record_shared_link
 from bot.store.leases import LEASE_S, Leases
 from bot.store.store import Store
@@ -56,6 +58,7 @@ CLOSE_GRACE_S = 2.0
 
 BriefLink = Callable[..., Awaitable[Brief]]  # ``App.brief_link``
 ResumeHandler = Callable[[str, dict[str, Any]], Awaitable[None]]
+Accept = tuple[str, dict[str, Any], list[str]]  # pending key, payload, lease keys to claim
 
 
 class Delivery:
@@ -77,10 +80,12 @@ class Delivery:
         self.store = store
         self._brief_link = brief_link
         self._clock = clock
+        self.ack_budget_s = ACK_BUDGET_S
         self.order = order or Order()
         self.leases = Leases(store, lease_s)
         slots = max(MIN_BRIEF_SLOTS, BRIEFS_PER_MODEL_SLOT * model_slots)
         self._brief_slots = asyncio.Semaphore(slots)
+        self._accepts: Batcher[Accept, tuple[bool, list[bool]]] = Batcher(self._write_accepts)
         self._claimed_at_accept: set[str] = set()
         self._resumers: dict[str, ResumeHandler] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -90,13 +95,14 @@ class Delivery:
     # --- accept ----------------------------------------------------------------
 
     async def acknowledge(
-        self, accept: Coroutine[Any, Any, Any], budget_s: float = ACK_BUDGET_S
+        self, accept: Coroutine[Any, Any, Any], budget_s: float | None = None
     ) -> None:
         """Run ``accept`` (persist, then start) before the platform hears "received".
 
         A failure within the budget propagates (the platform retries later); past the
         budget the acknowledgement is not held any longer and the write lands after it.
         """
+        budget_s = self.ack_budget_s if budget_s is None else budget_s
         task = asyncio.create_task(accept, name=f"{self.platform}-accept")
         self._track(task)
         try:
@@ -141,9 +147,7 @@ class Delivery:
         if not request.jobs:
             return False
         keys = [job.key for job in request.jobs]
-        [(added, won)] = await self.store.accept_many(
-            [(request.key, request.to_payload(), keys)], self.leases.lease_s
-        )
+        added, won = await self._accepts.submit((request.key, request.to_payload(), keys))
         for key, held in zip(keys, won, strict=False):
             if held:
                 self._claimed_at_accept.add(key)
@@ -152,7 +156,11 @@ class Delivery:
 
     async def add_pending(self, key: str, payload: dict[str, Any]) -> bool:
         """Persist other accepted work (``payload["kind"]`` names its resumer)."""
-        return await self.store.add_pending(key, payload)
+        added, _ = await self._accepts.submit((key, payload, []))
+        return added
+
+    async def _write_accepts(self, items: list[Accept]) -> list[tuple[bool, list[bool]]]:
+        return await self.store.accept_many(items, self.leases.lease_s)
 
     def start(self, request: Request, *, resumed: bool = False) -> None:
         self.spawn(self.run(request, resumed=resumed), name=f"{self.platform}-links")
@@ -282,6 +290,7 @@ class Delivery:
     async def _brief(self, request: Request, job: LinkJob) -> Outcome:
         async with self._brief_slots:
             await self.order.turn(BRIEF)
+            await self.order.calm()
             return await self.outcome(job.url, request.asker)
 
     async def outcome(self, url: str, asker: Asker) -> Outcome:

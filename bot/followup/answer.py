@@ -17,8 +17,9 @@ the quoted block's introducer, or the author), and verified like a claim.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from bot.pipeline.attribution import AUTHOR, Block, split_blocks
 from bot.pipeline.models import Article, Draft, DraftClaim
@@ -147,15 +148,41 @@ def _quote_of(sentence: _Sentence) -> str:
     return text
 
 
+# An article's sentences (with speakers and terms) and their BM25 index, kept for the
+# next question about the same text: building them is most of an offline answer's CPU.
+_INDEX_CACHE_SIZE = 16
+_indexes: OrderedDict[tuple[str, int], tuple[list[_Sentence], Any]] = OrderedDict()
+
+
+def _indexed(article: Article) -> tuple[list[_Sentence], Any]:
+    """The article's sentences and their BM25 ranker (None when there are none)."""
+    from rank_bm25 import BM25Okapi  # deferred: numpy is slow to import
+
+    key = (article.canonical_url or article.url, hash(article.text))
+    kept = _indexes.get(key)
+    if kept is not None:
+        _indexes.move_to_end(key)
+        return kept
+    sentences = article_sentences(article)
+    ranker = BM25Okapi([s.terms or ["\x00"] for s in sentences]) if sentences else None
+    _indexes[key] = (sentences, ranker)
+    while len(_indexes) > _INDEX_CACHE_SIZE:
+        _indexes.popitem(last=False)
+    return sentences, ranker
+
+
+def forget_indexes() -> None:
+    """Drop every kept sentence index (benchmarks time a cold answer with it)."""
+    _indexes.clear()
+
+
 def offline_answer(article: Article, question: str, context: str = "") -> Answer:
     """The best-matching sentences of ``article`` for ``question``, verified, or "doesn't say".
 
     ``context`` (the thread's last question) lends its terms when the question
     alone has fewer than two ("and what else?").
     """
-    from rank_bm25 import BM25Okapi  # deferred: numpy is slow to import
-
-    sentences = article_sentences(article)
+    sentences, ranker = _indexed(article)
     answer = Answer(question=question, status="not_in_article", mode="extractive",
                     title=article.title, url=article.url)  # fmt: skip
     own = list(dict.fromkeys(terms(question)))
@@ -166,9 +193,8 @@ def offline_answer(article: Article, question: str, context: str = "") -> Answer
         extra = [t for t in dict.fromkeys(terms(context)) if t not in own]
         query = own + extra
         covering = [t for t in own if t in vocabulary] or extra
-    if not sentences or not query:
+    if ranker is None or not query:
         return answer
-    ranker = BM25Okapi([s.terms or ["\x00"] for s in sentences])
     scores = ranker.get_scores(query)
     # Coverage counts the question's own terms: a term the article never uses weighs most.
     weights = _term_weights(covering, sentences)

@@ -31,8 +31,9 @@ _OG_DESCRIPTION = etree.XPath(
     "/html/head/meta[@property='og:description' or @name='description'"
     " or @name='twitter:description']/@content"
 )
-_TAGS = re.compile(r"<[^>]{0,500}>")
-_BLOCK_TAGS = re.compile(r"</?(?:p|div|h[1-6]|li|blockquote|br)\b[^>]{0,200}>", re.IGNORECASE)
+# "[^<>]*": a scan from one "<" stops at the next, so a run of "<" stays linear
+_TAGS = re.compile(r"<[^<>]*>")
+_BLOCK_TAGS = re.compile(r"</?(?:p|div|h[1-6]|li|blockquote|br)\b[^<>]*>", re.IGNORECASE)
 _SPACES = re.compile(r"[^\S\n]+")
 _BLANKS = re.compile(r"\n\s*\n\s*")
 # a string of prose: several words, and sentence punctuation
