@@ -32,7 +32,9 @@ _MULT = {
     "milliards": 1e9, "tn": 1e12, "trillion": 1e12,
 }  # fmt: skip
 _CURRENCY = r"[$€£¥₽]|US\$"
-_NUM = r"\d{1,3}(?:[,\u202f\u00a0]\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?"
+# Only at the start of a digit run: a match tried inside a long run of digits would
+# rescan it from every position (quadratic on hostile text).
+_NUM = r"(?<![\d.,])(?:\d{1,3}(?:[,\u202f\u00a0]\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?)"
 _MULT_RE = r"(?:thousand|millions?|billions?|milliards?|trillion|mrd|mio|mn|bn|tn|k|m|b)\b"
 _AMOUNT = re.compile(
     rf"(?P<cur>{_CURRENCY})\s?(?P<num>{_NUM})\s?(?P<mult>{_MULT_RE})?"
