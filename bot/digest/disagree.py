@@ -32,20 +32,17 @@ _MULT = {
     "milliards": 1e9, "tn": 1e12, "trillion": 1e12,
 }  # fmt: skip
 _CURRENCY = r"[$€£¥₽]|US\$"
-_NUM = r"\d{1,3}(?:[,\u202f\u00a0]\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?"
-# A figure starts where no digit or digit separator stands before it: without this a
-# scan tries every position inside a long run of digits (quadratic on "1111…").
-_NUM_START = r"(?<![\d.,\u202f\u00a0])"
+# Only at the start of a digit run: a match tried inside a long run of digits would
+# rescan it from every position (quadratic on hostile text).
+_NUM = r"(?<![\d.,\u202f\u00a0])(?:\d{1,3}(?:[,\u202f\u00a0]\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?)"
 _MULT_RE = r"(?:thousand|millions?|billions?|milliards?|trillion|mrd|mio|mn|bn|tn|k|m|b)\b"
 _AMOUNT = re.compile(
     rf"(?P<cur>{_CURRENCY})\s?(?P<num>{_NUM})\s?(?P<mult>{_MULT_RE})?"
-    rf"|{_NUM_START}(?P<num2>{_NUM})\s?(?P<mult2>{_MULT_RE})?"
-    r"\s?(?P<cur2>€|euros?|dollars|pounds|USD|EUR|GBP)\b",
+    rf"|(?P<num2>{_NUM})\s?(?P<mult2>{_MULT_RE})?\s?(?P<cur2>€|euros?|dollars|pounds|USD|EUR|GBP)\b",
     re.IGNORECASE,
 )
 _PERCENT = re.compile(
-    rf"{_NUM_START}(?P<num>{_NUM})"
-    r"\s?(?:%|per ?cent\b|percent\b|prozent\b|pour ?cent\b|por ?ciento\b|процент)",
+    rf"(?P<num>{_NUM})\s?(?:%|per ?cent\b|percent\b|prozent\b|pour ?cent\b|por ?ciento\b|процент)",
     re.IGNORECASE,
 )
 _VOTE = re.compile(r"(?<![\d.,/])(\d{1,3})\s?[–—-]\s?(\d{1,3})(?![\d.,/%])")
