@@ -99,11 +99,36 @@ def test_dates_in_each_language() -> None:
 
 
 BRIEF_LABELS = {
-    "en": ("AI summary", "reduced by 62%", "2 claims could not be checked", "(per Source-1"),
-    "de": ("KI-Zusammenfassung", "um 62 % gekürzt", "2 Aussagen ließen sich", "(laut Source-1"),
-    "fr": ("résumé par IA", "réduit de 62 %", "2 affirmations n’ont pas pu", "(selon Source-1"),
-    "es": ("resumen con IA", "reducido un 62 %", "2 afirmaciones no se", "(según Source-1"),
-    "ru": ("сводка ИИ", "сокращено на 62 %", "2 утверждения не удалось", "(по данным Source-1"),
+    "en": (
+        "AI summary",
+        "900-word article · 3-sentence summary · 4 claims checked, 2 withheld",
+        "2 claims could not be checked",
+        "(per Source-1",
+    ),
+    "de": (
+        "KI-Zusammenfassung",
+        "4 Aussagen geprüft, 2 zurückgehalten",
+        "2 Aussagen ließen sich",
+        "(laut Source-1",
+    ),
+    "fr": (
+        "résumé par IA",
+        "4 affirmations vérifiées, 2 écartées",
+        "2 affirmations n’ont pas pu",
+        "(selon Source-1",
+    ),
+    "es": (
+        "resumen con IA",
+        "4 afirmaciones comprobadas, 2 retenidas",
+        "2 afirmaciones no se",
+        "(según Source-1",
+    ),
+    "ru": (
+        "сводка ИИ",
+        "4 утверждения проверены, скрыто: 2",
+        "2 утверждения не удалось",
+        "(по данным Source-1",
+    ),
 }
 
 

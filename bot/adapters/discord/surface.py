@@ -107,6 +107,10 @@ class DiscordSurface:
                     if reference is None or reference.message_id != message_id:
                         continue
                 return {"id": found.id, "channel": found.channel.id}
+        except discord.Forbidden:
+            # Not allowed to read history: nothing to find; the post that follows says
+            # once, at WARNING, if we may not write there either.
+            log.info("may not read channel %s to resume; posting afresh", channel.id)
         except discord.HTTPException as exc:
             log.warning(
                 "could not read channel %s to resume (%s)", getattr(channel, "id", "?"), exc
