@@ -32,6 +32,7 @@ DISCORD_EPOCH_MS = 1_420_070_400_000
 TEXT, DM, THREAD, FORUM = 0, 1, 11, 15
 # View Channel, Send Messages, Embed Links, Read Message History, Create Public
 # Threads, Send Messages in Threads: what docs/discord.md asks the invite for.
+MANAGE_CHANNELS = 1 << 4
 BOT_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 16) | (1 << 35) | (1 << 38)
 
 
@@ -272,9 +273,16 @@ class Payloads:
 
     # --- interactions --------------------------------------------------------
     def interaction(
-        self, name: str, options: list[dict[str, Any]], *, channel_id: int | None = None
+        self,
+        name: str,
+        options: list[dict[str, Any]],
+        *,
+        channel_id: int | None = None,
+        manager: bool = True,
     ) -> dict[str, Any]:
-        """An INTERACTION_CREATE payload for a slash command used in a guild channel."""
+        """An INTERACTION_CREATE payload for a slash command used in a guild channel,
+        by a member who manages the channel unless ``manager`` is false."""
+        member_permissions = BOT_PERMISSIONS | (MANAGE_CHANNELS if manager else 0)
         channel_id = channel_id or self.channel_id
         token = "aW50ZXJhY3Rpb24" + secrets.token_hex(24)
         self._interaction_channels[token] = channel_id
@@ -287,7 +295,7 @@ class Payloads:
             "guild_id": str(self.guild_id),
             "channel_id": str(channel_id),
             "channel": self._channel(channel_id, "general"),
-            "member": self._member(self.human) | {"permissions": str(BOT_PERMISSIONS)},
+            "member": self._member(self.human) | {"permissions": str(member_permissions)},
             "data": {"id": str(self.snowflake()), "name": name, "type": 1, "options": options},
             "app_permissions": str(BOT_PERMISSIONS),
             "locale": "en-US",

@@ -39,7 +39,8 @@ class CommandsCog(commands.Cog):
         name="linkbrief",
         description="linkbrief settings for this channel",
         guild_only=True,
-        default_permissions=discord.Permissions(manage_channels=True),
+        # Visible to everyone, since /linkbrief stats is for whoever asks; the settings
+        # below check Manage Channels themselves (Discord sets permissions per group).
     )
 
     def __init__(self, app: App, delivery: Delivery) -> None:
@@ -76,6 +77,8 @@ class CommandsCog(commands.Cog):
     @linkbrief.command(name="auto", description="Brief every link posted in this channel?")
     @app_commands.describe(mode="on: brief every link; off: only /summarize")
     async def auto(self, interaction: discord.Interaction, mode: Literal["on", "off"]) -> None:
+        if not await _may_change_settings(interaction):
+            return
         channel = interaction.channel
         channel_id = interaction.channel_id or 0
         if isinstance(channel, discord.Thread) and channel.parent_id:
@@ -104,6 +107,8 @@ class CommandsCog(commands.Cog):
     @linkbrief.command(name="language", description="The bot's language in this channel")
     @app_commands.describe(code="en, de, fr, es or ru; 'default' for English; empty to show")
     async def language(self, interaction: discord.Interaction, code: str = "") -> None:
+        if code.strip() and not await _may_change_settings(interaction):
+            return
         channel = interaction.channel
         channel_id = interaction.channel_id or 0
         if isinstance(channel, discord.Thread) and channel.parent_id:
@@ -118,6 +123,8 @@ class CommandsCog(commands.Cog):
         command="add <url> · remove <url> · list · time 08:30 Europe/Berlin · preview · stop"
     )
     async def digest(self, interaction: discord.Interaction, command: str) -> None:
+        if not await _may_change_settings(interaction):
+            return
         # Adding a feed fetches it: defer (privately) at once, answer in a follow-up.
         await interaction.response.defer(ephemeral=True, thinking=True)
         channel = interaction.channel
@@ -145,3 +152,19 @@ class CommandsCog(commands.Cog):
 def render_discord_text(text: str) -> dict:
     """A command's plain answer, as a message dict (the text is our own wording)."""
     return {"content": text[:2000], "embeds": []}
+
+
+SETTINGS_NEED_MANAGE_CHANNELS = (
+    "Changing linkbrief's settings in this channel needs the Manage Channels permission. "
+    "`/linkbrief stats` and `/summarize` are open to everyone."
+)
+
+
+async def _may_change_settings(interaction: discord.Interaction) -> bool:
+    """True for members who manage the channel; the others get a private answer."""
+    if interaction.permissions.manage_channels:
+        return True
+    await interaction.response.send_message(
+        SETTINGS_NEED_MANAGE_CHANNELS, ephemeral=True, allowed_mentions=NO_MENTIONS
+    )
+    return False
